@@ -1,0 +1,1 @@
+"""Boljam batch jobs: ingestion, standardisation, Delta I/O, Spark sessions, marts, reports."""

@@ -1,0 +1,1 @@
+"""Ingestion: land agency sources into bronze, standardise them into silver."""

@@ -1,0 +1,180 @@
+"""Land new rows of a SQL source into its append-only bronze Delta table.
+
+Every column is landed as text, exactly as the source returns it, plus load metadata.
+The high-water mark of the incremental column is stored in the same commit as the rows,
+so a crash before the commit re-reads the rows and a crash after it never re-lands them.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from jobs import delta_io
+from jobs.schemas import LOAD_METADATA
+from jobs.settings import Profile
+from jobs.sources import Source
+
+logger = logging.getLogger(__name__)
+
+
+class SourceReadError(RuntimeError):
+    """The source database could not be read."""
+
+
+@dataclass(frozen=True)
+class BronzeResult:
+    source: str
+    batch_id: str | None
+    rows: int
+    version: int | None
+    watermark: int | str | None
+
+
+def new_batch_id(source: str, now: datetime) -> str:
+    return f"{source}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def _columns(engine_url: str, table: str) -> list[str]:
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(engine_url)
+    try:
+        columns = [column["name"] for column in sqlalchemy.inspect(engine).get_columns(table)]
+    except sqlalchemy.exc.NoSuchTableError as error:
+        raise SourceReadError(f"table {table!r} not found at {engine_url}") from error
+    finally:
+        engine.dispose()
+    if not columns:
+        raise SourceReadError(f"table {table!r} at {engine_url} has no columns")
+    return columns
+
+
+def _connect(url: str):
+    """Open an ADBC DB-API connection for a sqlite:/// or postgresql:// SQLAlchemy URL."""
+    if url.startswith("sqlite:///"):
+        import adbc_driver_sqlite.dbapi
+
+        return adbc_driver_sqlite.dbapi.connect(url[len("sqlite:///") :])
+    if url.startswith(("postgresql://", "postgresql+psycopg2://", "postgres://")):
+        import adbc_driver_postgresql.dbapi
+
+        return adbc_driver_postgresql.dbapi.connect(url.replace("+psycopg2", "", 1))
+    raise SourceReadError(f"unsupported connection URL scheme in {url.split(':', 1)[0]!r}")
+
+
+def build_query(source: Source, columns: list[str], bounded_below: bool, dialect: str) -> str:
+    """Select every column as text with the watermark in (after, upper], in watermark order."""
+    selected = ", ".join(f'cast("{name}" as text) as "{name}"' for name in columns)
+    query = f'select {selected} from "{source.table}"'
+    if source.watermark:
+        mark = f'"{source.watermark}"'
+        if dialect == "sqlite":
+            lower, upper = "?", "?"
+        else:
+            lower, upper = ("$1", "$2") if bounded_below else (None, "$1")
+        condition = f"{mark} <= {upper}"
+        if bounded_below:
+            condition = f"{mark} > {lower} and {condition}"
+        query += f" where {condition} order by {mark}"
+    return query
+
+
+def _upper_watermark(connection, source: Source):
+    """Return the source's current maximum watermark, read before the rows themselves.
+
+    Reading rows only up to this value keeps the stored high-water mark exact even when
+    the source receives new rows while the batch is being read.
+    """
+    cursor = connection.cursor()
+    try:
+        cursor.execute(f'select max("{source.watermark}") from "{source.table}"')
+        return cursor.fetchone()[0]
+    finally:
+        cursor.close()
+
+
+def row_hashes(batch, exclude: tuple[str, ...] = ()):
+    """Return a 16-hex-digit hash of each row's values, leaving out ``exclude`` columns."""
+    import pandas as pd
+    import pyarrow as pa
+
+    names = [name for name in batch.schema.names if name not in exclude]
+    frame = batch.select(names).to_pandas()
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return pa.array([f"{value:016x}" for value in hashed.tolist()], pa.string())
+
+
+def land_sql_source(source: Source, profile: Profile, now: datetime | None = None) -> BronzeResult:
+    """Read rows newer than the stored watermark and append them to bronze in one commit."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    now = now or datetime.now(UTC)
+    url = source.connection.resolve_url(profile)
+    dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+    bronze_path = profile.table_path("bronze", source.name)
+    after = (delta_io.latest_state(bronze_path) or {}).get("watermark")
+    columns = _columns(url, source.table)
+    batch_id = new_batch_id(source.name, now)
+    source_object = f"{dialect}:{source.table}"
+    loaded_at = pa.scalar(now, pa.timestamp("us", tz="UTC"))
+    output_schema = pa.schema(
+        [pa.field(name, pa.string()) for name in columns]
+        + [field.with_nullable(True) for field in LOAD_METADATA]
+    )
+    landed = {"rows": 0}
+
+    def with_metadata(reader):
+        for batch in reader:
+            if batch.num_rows == 0:
+                continue
+            size = batch.num_rows
+            extra = {
+                "_batch_id": pa.array([batch_id] * size, pa.string()),
+                "_loaded_at": pa.array([loaded_at] * size, loaded_at.type),
+                "_source": pa.array([source.name] * size, pa.string()),
+                "_source_object": pa.array([source_object] * size, pa.string()),
+                "_row_hash": row_hashes(batch, exclude=(source.primary_key,)),
+            }
+            arrays = list(batch.columns) + [extra[field.name] for field in LOAD_METADATA]
+            landed["rows"] += size
+            yield pa.RecordBatch.from_arrays(arrays, schema=output_schema)
+
+    try:
+        connection = _connect(url)
+    except Exception as error:  # ADBC drivers raise their own error classes
+        raise SourceReadError(f"cannot connect to source {source.name}: {error}") from error
+    try:
+        upper = _upper_watermark(connection, source) if source.watermark else None
+        if source.watermark and (upper is None or (after is not None and upper <= after)):
+            logger.info("source %s: no new rows after watermark %s", source.name, after)
+            return BronzeResult(source.name, None, 0, delta_io.table_version(bronze_path), after)
+        params = [] if after is None else [after]
+        if source.watermark:
+            params.append(upper)
+        cursor = connection.cursor()
+        cursor.execute(build_query(source, columns, after is not None, dialect), params or None)
+        Path(bronze_path).mkdir(parents=True, exist_ok=True)
+        write_deltalake(
+            str(bronze_path),
+            pa.RecordBatchReader.from_batches(
+                output_schema, with_metadata(cursor.fetch_record_batch())
+            ),
+            mode="append",
+            schema_mode="merge",
+            commit_properties=delta_io.commit_properties(
+                {"batch_id": batch_id, "watermark": upper}
+            ),
+        )
+    finally:
+        connection.close()
+    version = delta_io.table_version(bronze_path)
+    logger.info(
+        "source %s: landed %s rows in bronze batch %s (version %s, watermark %s)",
+        source.name, landed["rows"], batch_id, version, upper,
+    )
+    return BronzeResult(source.name, batch_id, landed["rows"], version, upper)

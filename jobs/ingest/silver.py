@@ -1,0 +1,228 @@
+"""Merge pending bronze batches of a source into its silver table and the rejects table.
+
+For every batch: rows read = silver inserts + updates + exact duplicates + rejects. The
+batch is recorded as processed only after the silver and rejects commits, and both merges
+are idempotent, so a rerun after a crash neither loses nor duplicates a row.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from jobs import delta_io
+from jobs.ingest.standardise import standardise
+from jobs.privacy import load_key
+from jobs.schemas import REJECTS, SILVER_INCIDENT_COMMON
+from jobs.settings import Profile
+from jobs.sources import Source
+
+logger = logging.getLogger(__name__)
+
+STATE_TABLE = "silver_batches"
+
+
+class ReconciliationError(RuntimeError):
+    """The row counts of a batch do not add up."""
+
+
+@dataclass(frozen=True)
+class BatchCounts:
+    source: str
+    batch_id: str
+    rows_read: int
+    inserted: int
+    updated: int
+    duplicates: int
+    rejected: int
+    silver_version: int
+    processed_at: datetime
+
+    def check(self) -> None:
+        total = self.inserted + self.updated + self.duplicates + self.rejected
+        if total != self.rows_read:
+            raise ReconciliationError(
+                f"source {self.source} batch {self.batch_id}: read {self.rows_read} rows but "
+                f"inserted {self.inserted} + updated {self.updated} + duplicates "
+                f"{self.duplicates} + rejected {self.rejected} = {total}"
+            )
+
+
+def silver_schema(source: Source):
+    import pyarrow as pa
+
+    extra = [
+        pa.field(column, pa.string())
+        for column in source.keep_columns
+        if source.personal_data.get(column) != "drop"
+    ]
+    return pa.schema(list(SILVER_INCIDENT_COMMON) + extra)
+
+
+def state_schema():
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field("source", pa.string()),
+            pa.field("batch_id", pa.string()),
+            pa.field("rows_read", pa.int64()),
+            pa.field("inserted", pa.int64()),
+            pa.field("updated", pa.int64()),
+            pa.field("duplicates", pa.int64()),
+            pa.field("rejected", pa.int64()),
+            pa.field("silver_version", pa.int64()),
+            pa.field("processed_at", pa.timestamp("us", tz="UTC")),
+        ]
+    )
+
+
+def bronze_batches(bronze_path) -> list[str]:
+    """Return the batch ids committed to bronze, oldest first, from the commit metadata."""
+    import json
+
+    from deltalake import DeltaTable
+
+    if not delta_io.table_exists(bronze_path):
+        return []
+    batches = []
+    for commit in reversed(DeltaTable(str(bronze_path)).history()):
+        raw = commit.get(delta_io.STATE_KEY)
+        if raw is not None:
+            batches.append(json.loads(raw)["batch_id"])
+    return batches
+
+
+def processed_batches(profile: Profile, source: Source) -> set[str]:
+    import pyarrow.compute as pc
+    from deltalake import DeltaTable
+
+    path = profile.table_path("_state", STATE_TABLE)
+    if not delta_io.table_exists(path):
+        return set()
+    table = DeltaTable(str(path)).to_pyarrow_table(columns=["source", "batch_id"])
+    mine = table.filter(pc.equal(table["source"], source.name))
+    return set(mine["batch_id"].to_pylist())
+
+
+def _known_hashes(silver_path) -> dict[str, str]:
+    from deltalake import DeltaTable
+
+    if not delta_io.table_exists(silver_path):
+        return {}
+    table = DeltaTable(str(silver_path)).to_pyarrow_table(columns=["incident_id", "_row_hash"])
+    return dict(zip(table["_row_hash"].to_pylist(), table["incident_id"].to_pylist()))
+
+
+def _read_bronze_batch(bronze_path, batch_id: str):
+    import pyarrow.dataset as ds
+    from deltalake import DeltaTable
+
+    dataset = DeltaTable(str(bronze_path)).to_pyarrow_dataset()
+    return dataset.to_table(filter=ds.field("_batch_id") == batch_id).to_pandas()
+
+
+def _to_arrow(frame, schema):
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+
+
+def _merge_silver(silver_path, table) -> tuple[int, int, int]:
+    """Merge rows by incident_id; a changed row hash replaces the older version."""
+    from deltalake import DeltaTable
+
+    delta_io.ensure_table(silver_path, table.schema)
+    metrics = (
+        DeltaTable(str(silver_path))
+        .merge(table, predicate="t.incident_id = s.incident_id", source_alias="s", target_alias="t")
+        .when_matched_update_all(predicate="t._row_hash <> s._row_hash")
+        .when_not_matched_insert_all()
+        .execute()
+    )
+    inserted = int(metrics.get("num_target_rows_inserted", 0))
+    updated = int(metrics.get("num_target_rows_updated", 0))
+    return inserted, updated, DeltaTable(str(silver_path)).version()
+
+
+def _merge_rejects(rejects_path, table) -> None:
+    """Insert rejects not yet stored, so that a rerun of the same batch adds nothing."""
+    from deltalake import DeltaTable
+
+    delta_io.ensure_table(rejects_path, REJECTS)
+    if table.num_rows == 0:
+        return
+    (
+        DeltaTable(str(rejects_path))
+        .merge(
+            table,
+            predicate=(
+                "t.source = s.source and t.batch_id = s.batch_id "
+                "and t.reason_code = s.reason_code and t.raw_record = s.raw_record"
+            ),
+            source_alias="s",
+            target_alias="t",
+        )
+        .when_not_matched_insert_all()
+        .execute()
+    )
+
+
+def _record_batch(profile: Profile, counts: BatchCounts) -> None:
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    path = profile.table_path("_state", STATE_TABLE)
+    path.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist([asdict(counts)], schema=state_schema())
+    write_deltalake(str(path), table, mode="append")
+
+
+def load_silver(source: Source, profile: Profile) -> list[BatchCounts]:
+    """Process every bronze batch of ``source`` that silver has not recorded yet."""
+    bronze_path = profile.table_path("bronze", source.name)
+    silver_path = profile.table_path("silver", source.silver_table)
+    rejects_path = profile.table_path("silver", "rejects")
+    done = processed_batches(profile, source)
+    pending = [batch for batch in bronze_batches(bronze_path) if batch not in done]
+    key = load_key() if source.personal_data else None
+    results = []
+    for batch_id in pending:
+        frame = _read_bronze_batch(bronze_path, batch_id)
+        loaded_at = frame["_loaded_at"].iloc[0].to_pydatetime() if len(frame) else datetime.now(UTC)
+        result = standardise(
+            frame,
+            source,
+            batch_id,
+            loaded_at,
+            known_hashes=_known_hashes(silver_path),
+            pseudonym_key=key,
+        )
+        silver_table = _to_arrow(result.silver, silver_schema(source))
+        inserted, updated, version = _merge_silver(silver_path, silver_table)
+        _merge_rejects(rejects_path, _to_arrow(result.rejects, REJECTS))
+        counts = BatchCounts(
+            source=source.name,
+            batch_id=batch_id,
+            rows_read=len(frame),
+            inserted=inserted,
+            updated=updated,
+            duplicates=len(result.silver) - inserted - updated,
+            rejected=len(result.rejects),
+            silver_version=version,
+            processed_at=datetime.now(UTC),
+        )
+        counts.check()
+        _record_batch(profile, counts)
+        reasons = result.rejects["reason_code"].value_counts().to_dict()
+        logger.info(
+            "source %s batch %s: read %s = inserted %s + updated %s + duplicates %s + "
+            "rejected %s %s (silver version %s)",
+            source.name, batch_id, counts.rows_read, inserted, updated, counts.duplicates,
+            counts.rejected, reasons, version,
+        )
+        results.append(counts)
+    if not pending:
+        logger.info("source %s: no pending bronze batches", source.name)
+    return results

@@ -1,0 +1,169 @@
+"""The source catalogue (conf/sources.yml), validated when loaded."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from jobs.schemas import TAXONOMY
+from jobs.settings import CONF_DIR, ConfigError, Profile, load_profile, read_yaml
+
+
+class Connection(BaseModel):
+    """Where a SQL source lives: an environment variable with a SQLAlchemy URL, or a default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url_env: str | None = None
+    airflow_conn_id: str | None = None
+    default_url: str | None = None
+
+    def resolve_url(self, profile: Profile) -> str:
+        if self.url_env and os.environ.get(self.url_env):
+            return os.environ[self.url_env]
+        if self.airflow_conn_id:
+            from airflow.sdk import BaseHook
+
+            return BaseHook.get_connection(self.airflow_conn_id).get_uri()
+        if self.default_url:
+            return self.default_url.format(
+                agency_db_dir=profile.agency_dbs, landing_dir=profile.landing
+            )
+        raise ConfigError(
+            f"no connection URL: set {self.url_env or 'url_env'} or give default_url"
+        )
+
+
+class TimestampSpec(BaseModel):
+    """How to build the event time: columns joined by spaces, parsed with a strptime format."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    columns: list[str] = Field(min_length=1)
+    format: str
+    zone: Literal["utc", "local"]
+    precision: Literal["minute", "hour", "day"]
+
+
+class CoordinateSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    x: str
+    y: str
+    crs: str = "EPSG:4326"
+
+
+class AreaSpec(BaseModel):
+    """Bounding box in WGS84 degrees; points outside it are rejected as out_of_area."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lon_min: float
+    lat_min: float
+    lon_max: float
+    lat_max: float
+
+
+class CategorySpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    column: str
+    mapping: dict[str, str] = Field(min_length=1)
+
+    @field_validator("mapping")
+    @classmethod
+    def _known_categories(cls, mapping: dict[str, str]) -> dict[str, str]:
+        for raw, category in mapping.items():
+            if category not in TAXONOMY:
+                raise ValueError(
+                    f"category {category!r} for {raw!r} is not in the taxonomy {TAXONOMY}"
+                )
+        return mapping
+
+
+class Source(BaseModel):
+    """One agency database table or dump feed and how to standardise it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: Literal["sql", "files"]
+    description: str
+    owner: str = "data-engineering"
+    schedule: str = "@daily"
+    connection: Connection | None = None
+    table: str | None = None
+    primary_key: str
+    watermark: str | None = None
+    city: str
+    timezone: str
+    timestamp: TimestampSpec
+    local_hour_column: str | None = None
+    coordinates: CoordinateSpec
+    area: AreaSpec
+    category: CategorySpec
+    personal_data: dict[str, Literal["pseudonymise", "drop"]] = Field(default_factory=dict)
+    keep_columns: list[str] = Field(default_factory=list)
+    # reject: a row whose content equals another key's row goes to rejects as
+    # duplicate_content. keep: such rows are distinct events (calls from one block on one day).
+    duplicate_content: Literal["reject", "keep"] = "keep"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except ZoneInfoNotFoundError as error:
+            raise ValueError(f"unknown IANA time zone {zone!r}") from error
+        return zone
+
+    @property
+    def silver_table(self) -> str:
+        return self.name
+
+
+class Catalogue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sources: dict[str, Source]
+
+
+def load_catalogue(path: Path | None = None) -> Catalogue:
+    """Load conf/sources.yml; a validation error names the source, the field and the problem."""
+    path = path or Path(os.environ.get("BOLJAM_SOURCES", CONF_DIR / "sources.yml"))
+    raw = read_yaml(path)
+    entries = raw.get("sources")
+    if not isinstance(entries, dict) or not entries:
+        raise ConfigError(f"{path}: 'sources' must be a non-empty mapping of name -> settings")
+    sources = {}
+    for name, body in entries.items():
+        if not isinstance(body, dict):
+            raise ConfigError(f"{path}: source {name!r} must be a mapping")
+        try:
+            sources[name] = Source.model_validate({"name": name, **body})
+        except ValidationError as error:
+            problems = "; ".join(
+                f"field {'.'.join(str(p) for p in item['loc'])}: {item['msg']}"
+                for item in error.errors()
+            )
+            raise ConfigError(f"{path}: source {name!r} is invalid: {problems}") from error
+        if sources[name].kind == "sql" and (not sources[name].connection or not sources[name].table):
+            raise ConfigError(
+                f"{path}: source {name!r} is of kind sql: set 'connection' and 'table'"
+            )
+    return Catalogue(sources=sources)
+
+
+def get_source(name: str, catalogue: Catalogue | None = None) -> Source:
+    catalogue = catalogue or load_catalogue()
+    if name not in catalogue.sources:
+        known = ", ".join(sorted(catalogue.sources))
+        raise ConfigError(f"source {name!r} not found in the catalogue; known sources: {known}")
+    return catalogue.sources[name]
+
+
+__all__ = ["Catalogue", "Source", "get_source", "load_catalogue", "load_profile"]

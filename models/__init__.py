@@ -1,0 +1,1 @@
+"""Boljam forecasting models: features, trainers, baselines, metrics and backtests."""
