@@ -1,0 +1,84 @@
+"""``boljam report``: write the self-contained HTML forecast report of one target.
+
+The report shows the latest forecast run of the target from the gold Delta tables: a map
+of the top-ranked H3 cells of the next period, their forecasts and explanations, and the
+backtest metrics of the model and its baselines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jobs.reporting.settings import ReportSettings
+    from jobs.settings import Profile
+
+logger = logging.getLogger(__name__)
+
+_TARGET_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", required=True, help="forecast target name, as in gold tables")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder to write the report into; default <profile var dir>/reports",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from jobs.reporting.data import ReportDataError
+    from jobs.settings import load_profile
+
+    profile = load_profile()
+    out_dir = args.out or profile.var / "reports"
+    try:
+        path = write_report(args.target, out_dir, profile)
+    except ReportDataError as error:
+        logger.error("report of target %s failed: %s", args.target, error)
+        return 1
+    logger.info("wrote report %s", path)
+    return 0
+
+
+def write_report(
+    target: str,
+    out_dir: Path,
+    profile: Profile | None = None,
+    settings: ReportSettings | None = None,
+    generated_at: datetime | None = None,
+) -> Path:
+    """Write ``<out_dir>/<target>_<period start>.html`` and return its path.
+
+    ``profile`` defaults to the active profile and ``settings`` to ``conf/reports.yml``.
+    Raises ReportDataError when the gold tables contain no forecast of ``target``.
+    """
+    from jobs.reporting.context import build_context
+    from jobs.reporting.data import read_latest_run
+    from jobs.reporting.render import render_html
+    from jobs.reporting.settings import load_report_settings
+    from jobs.settings import load_profile
+
+    if not _TARGET_NAME.match(target):
+        raise ValueError(f"invalid target name {target!r}: use letters, digits, _ and -")
+    profile = profile or load_profile()
+    settings = settings or load_report_settings()
+    generated_at = generated_at or datetime.now(UTC)
+
+    forecast_run = read_latest_run(profile, target, settings.model_for(target))
+    html = render_html(build_context(forecast_run, settings, generated_at))
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{target}_{forecast_run.period_start.isoformat()}.html"
+    partial = path.with_suffix(".html.partial")
+    partial.write_text(html, encoding="utf-8")
+    os.replace(partial, path)
+    return path

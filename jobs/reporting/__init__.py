@@ -1,0 +1,1 @@
+"""Forecast report: gold-table reading, map geometry, formatting and templates."""

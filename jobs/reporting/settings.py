@@ -1,0 +1,66 @@
+"""Report settings from ``conf/reports.yml``, validated when loaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from jobs.settings import CONF_DIR, ConfigError, read_yaml
+
+REPORTS_CONF = CONF_DIR / "reports.yml"
+
+
+class MetricLabel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    label: str
+
+
+class TargetReportSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Model whose forecast rows the map shows when a run contains several models.
+    model: str | None = None
+
+
+class ReportSettings(BaseModel):
+    """Content and language of the forecast report."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    language: Literal["en", "ru", "kk"] = "en"
+    top_cells: int = Field(default=20, ge=1)
+    interval_level: float = Field(default=0.8, gt=0, lt=1)
+    contributions_shown: int = Field(default=3, ge=0)
+    metrics: list[MetricLabel] = Field(default_factory=list)
+    targets: dict[str, TargetReportSettings] = Field(default_factory=dict)
+
+    def metric_label(self, name: str) -> str:
+        """Return the configured label of a backtest metric, or its raw name."""
+        for metric in self.metrics:
+            if metric.name == name:
+                return metric.label
+        return name
+
+    def order_metrics(self, names: list[str]) -> list[str]:
+        """Sort metric names: configured ones in configured order, then the rest by name."""
+        configured = [metric.name for metric in self.metrics if metric.name in names]
+        others = sorted(name for name in set(names) if name not in configured)
+        return configured + others
+
+    def model_for(self, target: str) -> str | None:
+        settings = self.targets.get(target)
+        return settings.model if settings else None
+
+
+def load_report_settings(path: Path = REPORTS_CONF) -> ReportSettings:
+    """Load and validate the report settings file."""
+    try:
+        return ReportSettings.model_validate(read_yaml(path))
+    except ValueError as error:
+        if isinstance(error, ConfigError):
+            raise
+        raise ConfigError(f"{path}: invalid report settings: {error}") from error

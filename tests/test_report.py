@@ -1,0 +1,406 @@
+"""Forecast report: literal gold Delta tables in, one self-contained HTML file out."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, date, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+
+import h3
+import pyarrow as pa
+import pytest
+from deltalake import write_deltalake
+
+from jobs.report import write_report
+from jobs.reporting.data import ReportDataError
+from jobs.reporting.hexmap import Projection, colour_classes, colour_for
+from jobs.reporting.render import ExternalReferenceError
+from jobs.reporting.settings import (
+    MetricLabel,
+    ReportSettings,
+    TargetReportSettings,
+    load_report_settings,
+)
+from jobs.schemas import GOLD_BACKTESTS, GOLD_FORECASTS
+from jobs.settings import load_profile
+
+TARGET = "street_crime"
+NEW_RUN = "run-new-2"
+OLD_RUN = "run-old-1"
+NEXT_PERIOD = date(2026, 12, 7)
+LATER_PERIOD = date(2026, 12, 14)
+CREATED_NEW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+CREATED_OLD = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+GENERATED = datetime(2026, 12, 4, 16, 30, tzinfo=UTC)
+
+# Study area: a resolution-8 cell in Portland and its two rings of neighbours (19 cells).
+CENTRE = h3.latlng_to_cell(45.52, -122.68, 8)
+STUDY_CELLS = sorted(h3.grid_disk(CENTRE, 2))
+TOP_CELLS = STUDY_CELLS[:3]
+
+CONTRIBUTIONS_RANK_1 = [
+    {"feature": "lag_1w", "contribution": 1.25},
+    {"feature": "rolling_mean_4w", "contribution": -0.5},
+    {"feature": "week_of_year", "contribution": 0.3},
+    {"feature": "is_holiday_week", "contribution": 0.01},
+]
+
+SETTINGS = ReportSettings(
+    language="en",
+    top_cells=3,
+    interval_level=0.8,
+    contributions_shown=3,
+    metrics=[
+        MetricLabel(name="pai_1pct", label="PAI 1%"),
+        MetricLabel(name="pai_5pct", label="PAI 5%"),
+        MetricLabel(name="pei_star_1pct", label="PEI* 1%"),
+        MetricLabel(name="pei_star_5pct", label="PEI* 5%"),
+    ],
+)
+
+
+def forecast_row(run_id, model, period, cell, predicted, lower, upper, rank, contributions, at):
+    return {
+        "target": TARGET,
+        "run_id": run_id,
+        "model": model,
+        "period_start": period,
+        "h3_cell": cell,
+        "predicted": predicted,
+        "lower": lower,
+        "upper": upper,
+        "risk_rank": rank,
+        "top_contributions": json.dumps(contributions),
+        "created_at": at,
+    }
+
+
+def forecast_rows(run_id="run", model="lightgbm", created_at=CREATED_NEW) -> list[dict]:
+    """Rows of one run: next period with the top three cells given by hand, then a later one."""
+    small = [{"feature": "lag_1w", "contribution": 0.02}]
+    rows = [
+        forecast_row(
+            run_id,
+            model,
+            NEXT_PERIOD,
+            TOP_CELLS[0],
+            9.4,
+            6.1,
+            12.8,
+            1,
+            CONTRIBUTIONS_RANK_1,
+            created_at,
+        ),
+        forecast_row(run_id, model, NEXT_PERIOD, TOP_CELLS[1], 7.0, 4.5, 9.9, 2, small, created_at),
+        forecast_row(run_id, model, NEXT_PERIOD, TOP_CELLS[2], 3.2, 1.0, 5.4, 3, small, created_at),
+    ]
+    for rank, cell in enumerate(STUDY_CELLS[3:], start=4):
+        rows.append(
+            forecast_row(run_id, model, NEXT_PERIOD, cell, 0.5, 0.0, 1.5, rank, [], created_at)
+        )
+    for rank, cell in enumerate(STUDY_CELLS, start=1):
+        rows.append(
+            forecast_row(run_id, model, LATER_PERIOD, cell, 50.0, 40.0, 60.0, rank, [], created_at)
+        )
+    return rows
+
+
+def backtest_rows(run_id: str, values: dict[tuple[int, str, str], float]) -> list[dict]:
+    fold_starts = {1: date(2026, 11, 2), 2: date(2026, 11, 9)}
+    return [
+        {
+            "target": TARGET,
+            "run_id": run_id,
+            "fold": fold,
+            "period_start": fold_starts[fold],
+            "method": method,
+            "metric": metric,
+            "value": value,
+        }
+        for (fold, method, metric), value in values.items()
+    ]
+
+
+# Hand-given backtest values of the new run. Means over the two folds (pct suffix left out):
+# lightgbm pai_1 (4.0 + 6.5) / 2 = 5.25, pai_5 (2.0 + 3.0) / 2 = 2.50,
+# pei_star_1 (0.40 + 0.60) / 2 = 0.50, pei_star_5 (0.70 + 0.80) / 2 = 0.75;
+# naive_last pai_1 (1.0 + 2.0) / 2 = 1.50, pai_5 (1.2 + 1.4) / 2 = 1.30,
+# pei_star_1 (0.10 + 0.20) / 2 = 0.15, pei_star_5 (0.30 + 0.50) / 2 = 0.40.
+NEW_BACKTESTS = {
+    (1, "lightgbm", "pai_1pct"): 4.0,
+    (1, "lightgbm", "pai_5pct"): 2.0,
+    (1, "lightgbm", "pei_star_1pct"): 0.40,
+    (1, "lightgbm", "pei_star_5pct"): 0.70,
+    (2, "lightgbm", "pai_1pct"): 6.5,
+    (2, "lightgbm", "pai_5pct"): 3.0,
+    (2, "lightgbm", "pei_star_1pct"): 0.60,
+    (2, "lightgbm", "pei_star_5pct"): 0.80,
+    (1, "naive_last", "pai_1pct"): 1.0,
+    (1, "naive_last", "pai_5pct"): 1.2,
+    (1, "naive_last", "pei_star_1pct"): 0.10,
+    (1, "naive_last", "pei_star_5pct"): 0.30,
+    (2, "naive_last", "pai_1pct"): 2.0,
+    (2, "naive_last", "pai_5pct"): 1.4,
+    (2, "naive_last", "pei_star_1pct"): 0.20,
+    (2, "naive_last", "pei_star_5pct"): 0.50,
+}
+OLD_BACKTESTS = {(1, "lightgbm", "pai_1pct"): 99.0, (1, "naive_last", "pai_1pct"): 77.0}
+
+
+def write_gold(profile, forecasts: list[dict], backtests: list[dict]) -> None:
+    write_deltalake(
+        profile.table_path("gold", "forecasts"),
+        pa.Table.from_pylist(forecasts, schema=GOLD_FORECASTS),
+    )
+    write_deltalake(
+        profile.table_path("gold", "backtests"),
+        pa.Table.from_pylist(backtests, schema=GOLD_BACKTESTS),
+    )
+
+
+@pytest.fixture
+def profile(tmp_path):
+    return load_profile("embedded").model_copy(update={"lake_dir": str(tmp_path / "lake")})
+
+
+@pytest.fixture
+def gold(profile):
+    """Gold tables with an older and a newer run of the same target."""
+    write_gold(
+        profile,
+        forecast_rows(OLD_RUN, created_at=CREATED_OLD) + forecast_rows(NEW_RUN),
+        backtest_rows(OLD_RUN, OLD_BACKTESTS) + backtest_rows(NEW_RUN, NEW_BACKTESTS),
+    )
+    return profile
+
+
+class ReportParser(HTMLParser):
+    """Collects the SVG polygons with their tooltips and the rows of each table by id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.polygons: list[dict] = []
+        self.tables: dict[str, list[list[str]]] = {}
+        self._in_polygon_title = False
+        self._table_id: str | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "polygon":
+            self.polygons.append({**attributes, "title": ""})
+        elif tag == "title" and self.polygons and "title" in self.polygons[-1]:
+            self._in_polygon_title = True
+        elif tag == "table":
+            self._table_id = attributes.get("id", f"table-{len(self.tables)}")
+            self.tables[self._table_id] = []
+        elif tag == "tr" and self._table_id:
+            self.tables[self._table_id].append([])
+        elif tag in ("td", "th") and self._table_id:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self._in_polygon_title = False
+        elif tag in ("td", "th") and self._cell is not None:
+            self.tables[self._table_id][-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "table":
+            self._table_id = None
+
+    def handle_data(self, data):
+        if self._in_polygon_title:
+            self.polygons[-1]["title"] += data
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def parse_report(path: Path) -> ReportParser:
+    parser = ReportParser()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def test_report_file_written_for_next_period(gold, tmp_path):
+    path = write_report(TARGET, tmp_path / "out", gold, SETTINGS, GENERATED)
+    assert path == tmp_path / "out" / "street_crime_2026-12-07.html"
+    assert path.is_file()
+    assert not list((tmp_path / "out").glob("*.partial"))
+
+
+def test_report_has_no_network_reference(gold, tmp_path):
+    html = write_report(TARGET, tmp_path, gold, SETTINGS, GENERATED).read_text(encoding="utf-8")
+    assert "http://" not in html
+    assert "https://" not in html
+    assert "xmlns" not in html
+    assert "<link" not in html
+    assert "<script src" not in html
+
+
+def test_report_header_names_latest_run(gold, tmp_path):
+    html = write_report(TARGET, tmp_path, gold, SETTINGS, GENERATED).read_text(encoding="utf-8")
+    assert NEW_RUN in html
+    assert OLD_RUN not in html
+    assert "street_crime" in html
+    assert "December 7, 2026" in html
+    assert "December 4, 2026, 16:30 UTC" in html
+
+
+def test_report_map_one_polygon_per_top_cell(gold, tmp_path):
+    report = parse_report(write_report(TARGET, tmp_path, gold, SETTINGS, GENERATED))
+    assert [polygon["data-cell"] for polygon in report.polygons] == TOP_CELLS
+    fills = [polygon["fill"] for polygon in report.polygons]
+    # Equal intervals over 3.2..9.4: rank 1 is in the top class, rank 3 in the bottom one.
+    assert fills[0] == "#bd0026"
+    assert fills[2] == "#ffffb2"
+
+
+def test_report_map_draws_study_cells(gold, tmp_path):
+    html = write_report(TARGET, tmp_path, gold, SETTINGS, GENERATED).read_text(encoding="utf-8")
+    start = html.index('<path class="study" d="') + len('<path class="study" d="')
+    study_path = html[start : html.index('"', start)]
+    assert study_path.count("M") == len(STUDY_CELLS)
+    assert study_path.count("Z") == len(STUDY_CELLS)
+
+
+def test_report_hexagon_tooltip(gold, tmp_path):
+    report = parse_report(write_report(TARGET, tmp_path, gold, SETTINGS, GENERATED))
+    lines = report.polygons[0]["title"].splitlines()
+    assert lines[0] == TOP_CELLS[0]
+    assert "Predicted: 9.4" in lines
+    assert "80% interval: 6.1 – 12.8" in lines
+    assert "  lag_1w +1.25" in lines
+    assert "  rolling_mean_4w −0.50" in lines
+    assert "  week_of_year +0.30" in lines
+    assert not any("is_holiday_week" in line for line in lines)
+
+
+def test_report_top_cells_table(gold, tmp_path):
+    report = parse_report(write_report(TARGET, tmp_path, gold, SETTINGS, GENERATED))
+    rows = report.tables["table-0"]
+    assert rows[0] == ["Rank", "H3 cell", "Predicted", "80% interval", "Top contributions"]
+    assert rows[1][:4] == ["1", TOP_CELLS[0], "9.4", "6.1 – 12.8"]
+    assert rows[3][:4] == ["3", TOP_CELLS[2], "3.2", "1.0 – 5.4"]
+    assert len(rows) == 4
+
+
+def test_report_backtest_means(gold, tmp_path):
+    report = parse_report(write_report(TARGET, tmp_path, gold, SETTINGS, GENERATED))
+    assert report.tables["backtest-summary"] == [
+        ["Method", "Folds", "PAI 1%", "PAI 5%", "PEI* 1%", "PEI* 5%"],
+        ["lightgbm", "2", "5.25", "2.50", "0.50", "0.75"],
+        ["naive_last", "2", "1.50", "1.30", "0.15", "0.40"],
+    ]
+
+
+def test_report_backtest_per_fold(gold, tmp_path):
+    report = parse_report(write_report(TARGET, tmp_path, gold, SETTINGS, GENERATED))
+    assert report.tables["backtest-folds"] == [
+        ["Fold", "Period starts", "Method", "PAI 1%", "PAI 5%", "PEI* 1%", "PEI* 5%"],
+        ["1", "November 2, 2026", "lightgbm", "4.00", "2.00", "0.40", "0.70"],
+        ["1", "November 2, 2026", "naive_last", "1.00", "1.20", "0.10", "0.30"],
+        ["2", "November 9, 2026", "lightgbm", "6.50", "3.00", "0.60", "0.80"],
+        ["2", "November 9, 2026", "naive_last", "2.00", "1.40", "0.20", "0.50"],
+    ]
+
+
+def test_report_without_backtests(profile, tmp_path):
+    write_gold(profile, forecast_rows(NEW_RUN), backtest_rows(OLD_RUN, OLD_BACKTESTS))
+    html = write_report(TARGET, tmp_path, profile, SETTINGS, GENERATED).read_text(encoding="utf-8")
+    assert "The run has no backtest rows." in html
+    assert 'id="backtest-summary"' not in html
+
+
+def test_report_missing_gold_table(profile, tmp_path):
+    with pytest.raises(ReportDataError, match="Delta table not found"):
+        write_report(TARGET, tmp_path, profile, SETTINGS, GENERATED)
+
+
+def test_report_unknown_target(gold, tmp_path):
+    with pytest.raises(ReportDataError, match="no forecast rows for target 'road_traffic'"):
+        write_report("road_traffic", tmp_path, gold, SETTINGS, GENERATED)
+
+
+def test_report_several_models_need_setting(profile, tmp_path):
+    rows = forecast_rows(NEW_RUN, model="lightgbm") + forecast_rows(NEW_RUN, model="prophet")
+    write_gold(profile, rows, backtest_rows(NEW_RUN, NEW_BACKTESTS))
+    with pytest.raises(ReportDataError, match="several models"):
+        write_report(TARGET, tmp_path, profile, SETTINGS, GENERATED)
+
+    chosen = SETTINGS.model_copy(
+        update={"targets": {TARGET: TargetReportSettings(model="prophet")}}
+    )
+    html = write_report(TARGET, tmp_path, profile, chosen, GENERATED).read_text(encoding="utf-8")
+    assert "prophet" in html
+
+
+def test_report_rejects_network_reference(profile, tmp_path):
+    rows = forecast_rows(NEW_RUN)
+    rows[0]["top_contributions"] = json.dumps(
+        [{"feature": "https://example.invalid/feature", "contribution": 1.0}]
+    )
+    write_gold(profile, rows, backtest_rows(NEW_RUN, NEW_BACKTESTS))
+    with pytest.raises(ExternalReferenceError, match="network resource"):
+        write_report(TARGET, tmp_path, profile, SETTINGS, GENERATED)
+    assert not list(tmp_path.glob("*.html"))
+
+
+def test_report_invalid_contributions(profile, tmp_path):
+    rows = forecast_rows(NEW_RUN)
+    rows[0]["top_contributions"] = "not json"
+    write_gold(profile, rows, backtest_rows(NEW_RUN, NEW_BACKTESTS))
+    with pytest.raises(ReportDataError, match="invalid top_contributions"):
+        write_report(TARGET, tmp_path, profile, SETTINGS, GENERATED)
+
+
+def test_projection_fits_box():
+    # Middle latitude 60 degrees, so one degree of longitude is half a degree of latitude:
+    # both spans are 2 units and the 200-unit inner box gives a scale of 100.
+    projection = Projection([(59.0, 10.0), (61.0, 14.0)], 220, 220, margin=10)
+    assert math.isclose(projection.width, 220)
+    assert math.isclose(projection.height, 220)
+    assert all(map(math.isclose, projection.project(61.0, 10.0), (10.0, 10.0)))
+    assert all(map(math.isclose, projection.project(59.0, 14.0), (210.0, 210.0)))
+    assert all(map(math.isclose, projection.project(60.0, 12.0), (110.0, 110.0)))
+
+
+def test_colour_classes_equal_intervals():
+    classes = colour_classes([0.0, 10.0, 4.0])
+    assert [(c.lower, c.upper) for c in classes] == [
+        (0.0, 2.0),
+        (2.0, 4.0),
+        (4.0, 6.0),
+        (6.0, 8.0),
+        (8.0, 10.0),
+    ]
+    assert colour_for(0.0, classes) == "#ffffb2"
+    assert colour_for(2.0, classes) == "#ffffb2"
+    assert colour_for(2.1, classes) == "#fecc5c"
+    assert colour_for(10.0, classes) == "#bd0026"
+
+
+def test_colour_classes_single_value():
+    classes = colour_classes([3.0, 3.0])
+    assert len(classes) == 1
+    assert colour_for(3.0, classes) == "#bd0026"
+
+
+def test_metric_order_configured_first():
+    names = ["hit_rate_1pct", "pei_star_1pct", "coverage_80", "pai_1pct"]
+    assert SETTINGS.order_metrics(names) == [
+        "pai_1pct",
+        "pei_star_1pct",
+        "coverage_80",
+        "hit_rate_1pct",
+    ]
+    assert SETTINGS.metric_label("pai_1pct") == "PAI 1%"
+    assert SETTINGS.metric_label("coverage_80") == "coverage_80"
+
+
+def test_reports_conf_loads():
+    settings = load_report_settings()
+    assert settings.language in ("en", "ru", "kk")
+    assert settings.top_cells >= 1
+    assert settings.metric_label("pai_1pct") == "PAI 1%"
