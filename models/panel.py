@@ -1,0 +1,139 @@
+"""The cell x week count panel of a forecast target, built in Spark.
+
+Weeks run Monday to Sunday on the silver ``local_date`` (the wall-clock date in the
+source's time zone). A week is complete when the source table covers all seven days, so
+the first and last weeks are dropped when the table starts after a Monday or ends before
+a Sunday. The panel has one row per study cell and complete week, with zero counts for
+weeks without incidents, plus ``horizon`` rows per cell for the weeks to forecast, whose
+count is null.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+    from models.targets import TargetConfig
+
+logger = logging.getLogger(__name__)
+
+PANEL_COLUMNS = ["h3_cell", "week_start", "week_index", "count"]
+
+
+class PanelError(ValueError):
+    """The source table cannot give a panel for the target (too few weeks, wrong zone)."""
+
+
+@dataclass(frozen=True)
+class WeekRange:
+    """The complete weeks of a source table, by the Monday that starts each week."""
+
+    first_week: dt.date
+    last_week: dt.date
+
+    @property
+    def n_weeks(self) -> int:
+        return (self.last_week - self.first_week).days // 7 + 1
+
+    def week_start(self, week_index: int) -> dt.date:
+        return self.first_week + dt.timedelta(weeks=week_index)
+
+
+def week_start_of(date_column: Column) -> Column:
+    """Return the Monday on or before each date (Spark ``dayofweek``: Sunday 1 ... Saturday 7)."""
+    from pyspark.sql import functions as F
+
+    return F.date_sub(date_column, (F.dayofweek(date_column) + 5) % 7)
+
+
+def complete_week_range(first_date: dt.date, last_date: dt.date) -> WeekRange:
+    """Return the Monday-Sunday weeks that lie fully inside ``[first_date, last_date]``."""
+    first_monday = first_date + dt.timedelta(days=(7 - first_date.weekday()) % 7)
+    last_sunday = last_date - dt.timedelta(days=(last_date.weekday() + 1) % 7)
+    if last_sunday < first_monday:
+        raise PanelError(
+            f"source dates {first_date}..{last_date} contain no complete Monday-Sunday week"
+        )
+    return WeekRange(first_monday, last_sunday - dt.timedelta(days=6))
+
+
+def select_target_incidents(silver: DataFrame, target: TargetConfig) -> DataFrame:
+    """Return ``h3_cell`` and ``local_date`` of the silver incidents the target counts."""
+    from pyspark.sql import functions as F
+
+    incidents = silver
+    if target.offenses != "all":
+        incidents = incidents.filter(F.col("offense").isin(list(target.offenses)))
+    return incidents.select(
+        F.col(f"h3_r{target.h3_resolution}").alias("h3_cell"),
+        F.col("local_date"),
+    )
+
+
+def source_week_range(silver: DataFrame, target: TargetConfig) -> WeekRange:
+    """Check the source's time zone and return its complete weeks (over all offences)."""
+    from pyspark.sql import functions as F
+
+    row = silver.agg(
+        F.min("local_date").alias("first_date"),
+        F.max("local_date").alias("last_date"),
+        F.collect_set("timezone").alias("timezones"),
+    ).first()
+    if row is None or row["first_date"] is None:
+        raise PanelError(f"source table {target.source_table} of target {target.name} is empty")
+    zones = sorted(row["timezones"])
+    if zones != [target.timezone]:
+        raise PanelError(
+            f"target {target.name} expects time zone {target.timezone} but source table "
+            f"{target.source_table} has {zones}; fix timezone in conf/forecasts.yml"
+        )
+    weeks = complete_week_range(row["first_date"], row["last_date"])
+    logger.info(
+        "Source %s covers %s..%s: %d complete weeks from %s",
+        target.source_table,
+        row["first_date"],
+        row["last_date"],
+        weeks.n_weeks,
+        weeks.first_week,
+    )
+    return weeks
+
+
+def build_panel(incidents: DataFrame, weeks: WeekRange, horizon: int = 1) -> DataFrame:
+    """Return one row per study cell and week, zeros included, plus ``horizon`` forecast weeks.
+
+    The study area is every cell with at least one incident in ``incidents``, partial weeks
+    included. ``week_index`` counts weeks from ``weeks.first_week`` (0). The forecast weeks
+    follow ``weeks.last_week`` and have a null ``count``.
+    """
+    from pyspark.sql import functions as F
+
+    spark = incidents.sparkSession
+    n_rows = weeks.n_weeks + horizon
+    week_rows = [(index, weeks.week_start(index)) for index in range(n_rows)]
+    calendar = spark.createDataFrame(week_rows, "week_index int, week_start date")
+    cells = incidents.select("h3_cell").distinct()
+
+    counts = (
+        incidents.withColumn("week_start", week_start_of(F.col("local_date")))
+        .filter(F.col("week_start").between(weeks.first_week, weeks.last_week))
+        .groupBy("h3_cell", "week_start")
+        .agg(F.count(F.lit(1)).cast("double").alias("observed"))
+    )
+    is_complete = F.col("week_index") < weeks.n_weeks
+    return (
+        cells.crossJoin(calendar)
+        .join(counts, on=["h3_cell", "week_start"], how="left")
+        .withColumn(
+            "count",
+            F.when(is_complete, F.coalesce(F.col("observed"), F.lit(0.0))).otherwise(
+                F.lit(None).cast("double")
+            ),
+        )
+        .select(*PANEL_COLUMNS)
+    )

@@ -1,0 +1,154 @@
+"""Forecast targets from ``conf/forecasts.yml``, validated when loaded.
+
+Each entry under ``targets`` is merged over ``defaults`` (nested mappings merge key by
+key) and validated into a :class:`TargetConfig`. Errors name the target and the field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from jobs.settings import CONF_DIR, ConfigError, read_yaml
+
+FORECASTS_FILE = CONF_DIR / "forecasts.yml"
+
+# Offence values of the silver incident tables (lower snake case).
+KNOWN_OFFENSES = (
+    "murder",
+    "rape",
+    "robbery",
+    "aggravated_assault",
+    "burglary",
+    "theft",
+    "auto_theft",
+)
+
+
+class LightGBMSettings(BaseModel):
+    """LightGBM training parameters. The job always trains with the Poisson objective."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    num_boost_round: int = Field(200, ge=1, le=10_000)
+    learning_rate: float = Field(0.05, gt=0, le=1)
+    num_leaves: int = Field(31, ge=2)
+    min_data_in_leaf: int = Field(20, ge=1)
+    feature_fraction: float = Field(0.9, gt=0, le=1)
+    bagging_fraction: float = Field(0.8, gt=0, le=1)
+    bagging_freq: int = Field(1, ge=0)
+
+    def to_params(self, seed: int) -> dict:
+        """Return the LightGBM parameter dict, single-threaded and deterministic for ``seed``."""
+        params = self.model_dump(exclude={"num_boost_round"})
+        params.update(
+            objective="poisson",
+            seed=seed,
+            deterministic=True,
+            force_row_wise=True,
+            num_threads=1,
+            verbosity=-1,
+        )
+        return params
+
+
+class TargetConfig(BaseModel):
+    """One forecast target: which incidents to count, on which grid and period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    source_table: str = Field(min_length=1)
+    source_layer: Literal["silver"] = "silver"
+    timezone: str
+    offenses: Literal["all"] | list[str]
+    # Silver tables carry the cells of resolutions 7, 8 and 9 (columns h3_r7, h3_r8, h3_r9).
+    h3_resolution: Literal[7, 8, 9]
+    period: Literal["week"]
+    horizon: Literal[1]
+    evaluation_weeks: int = Field(ge=1, le=104)
+    min_history_weeks: int = Field(ge=1, le=52)
+    study_area: Literal["cells_with_incidents"]
+    hotspot_fractions: list[float] = Field(min_length=1)
+    interval_level: float = Field(gt=0, lt=1)
+    seed: int
+    lightgbm: LightGBMSettings = Field(default_factory=LightGBMSettings)
+
+    @field_validator("offenses")
+    @classmethod
+    def _check_offenses(cls, value):
+        if value == "all":
+            return value
+        if not value:
+            raise ValueError("must be 'all' or a non-empty list of offences")
+        unknown = sorted(set(value) - set(KNOWN_OFFENSES))
+        if unknown:
+            raise ValueError(f"unknown offences {unknown}; known: {list(KNOWN_OFFENSES)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value):
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown IANA time zone {value!r}") from error
+        return value
+
+    @field_validator("hotspot_fractions")
+    @classmethod
+    def _check_fractions(cls, value):
+        bad = [fraction for fraction in value if not 0 < fraction <= 1]
+        if bad:
+            raise ValueError(f"fractions must be in (0, 1], got {bad}")
+        return value
+
+
+def fraction_label(fraction: float) -> str:
+    """Return the metric suffix of a hot-spot fraction: 0.01 -> ``1pct``, 0.025 -> ``2p5pct``."""
+    return f"{fraction * 100:g}".replace(".", "p") + "pct"
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_targets(path: Path = FORECASTS_FILE) -> dict[str, TargetConfig]:
+    """Load every target of ``path``, raising ConfigError that names the target and field."""
+    data = read_yaml(path)
+    defaults = data.get("defaults") or {}
+    targets = data.get("targets")
+    if not isinstance(targets, dict) or not targets:
+        raise ConfigError(f"{path}: expected a non-empty mapping under 'targets'")
+    loaded = {}
+    for name, entry in targets.items():
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{path}: target {name}: expected a mapping")
+        try:
+            loaded[name] = TargetConfig.model_validate(_merge(defaults, entry) | {"name": name})
+        except ValidationError as error:
+            problems = "; ".join(
+                f"field {'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+                for item in error.errors()
+            )
+            raise ConfigError(f"{path}: target {name}: {problems}") from error
+    return loaded
+
+
+def get_target(name: str, path: Path = FORECASTS_FILE) -> TargetConfig:
+    """Return the target ``name`` of ``path``, raising ConfigError when it is not defined."""
+    targets = load_targets(path)
+    if name not in targets:
+        raise ConfigError(f"{path}: target {name!r} not found; defined: {sorted(targets)}")
+    return targets[name]

@@ -1,0 +1,150 @@
+"""Feature and panel transforms on literal panels, with hand-computed expectations."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import h3
+import pytest
+
+from models.features import FEATURE_COLUMNS, build_features
+from models.panel import PanelError, WeekRange, build_panel, complete_week_range
+
+pytestmark = pytest.mark.spark
+
+# A Houston cell, one of its direct neighbours and a cell two steps away.
+CELL_A = h3.latlng_to_cell(29.76, -95.37, 8)
+CELL_B = sorted(h3.grid_ring(CELL_A, 1))[0]
+CELL_C = sorted(c for c in h3.grid_ring(CELL_A, 2) if h3.grid_distance(CELL_B, c) == 1)[0]
+FIRST_MONDAY = dt.date(2010, 1, 4)
+N_WEEKS = 10
+COUNTS_A = [1, 0, 3, 2, 4, 0, 1, 5, 2, 3]
+
+
+def make_panel(spark, counts_a=COUNTS_A):
+    rows = []
+    for week in range(N_WEEKS):
+        start = FIRST_MONDAY + dt.timedelta(weeks=week)
+        rows.append((CELL_A, start, week, float(counts_a[week])))
+        rows.append((CELL_B, start, week, 2.0))
+        rows.append((CELL_C, start, week, 5.0))
+    return spark.createDataFrame(
+        rows, "h3_cell string, week_start date, week_index int, count double"
+    )
+
+
+def features_by_key(df):
+    return {(row["h3_cell"], row["week_index"]): row.asDict() for row in df.collect()}
+
+
+@pytest.fixture(scope="module")
+def feature_rows(spark):
+    return features_by_key(build_features(make_panel(spark)))
+
+
+def test_complete_week_range_drops_partial_weeks():
+    # 2010-01-01 is a Friday and 2010-08-31 a Tuesday.
+    weeks = complete_week_range(dt.date(2010, 1, 1), dt.date(2010, 8, 31))
+    assert weeks.first_week == dt.date(2010, 1, 4)
+    assert weeks.last_week == dt.date(2010, 8, 23)
+    assert weeks.n_weeks == 34
+
+
+def test_complete_week_range_keeps_full_edge_weeks():
+    weeks = complete_week_range(dt.date(2010, 1, 4), dt.date(2010, 1, 17))
+    assert weeks.first_week == dt.date(2010, 1, 4)
+    assert weeks.last_week == dt.date(2010, 1, 11)
+
+
+def test_complete_week_range_without_full_week():
+    with pytest.raises(PanelError, match="no complete"):
+        complete_week_range(dt.date(2010, 1, 5), dt.date(2010, 1, 11))
+
+
+def test_build_panel_zero_fills(spark):
+    incidents = spark.createDataFrame(
+        [
+            (CELL_A, dt.date(2010, 1, 3)),  # Sunday of the partial first week
+            (CELL_A, dt.date(2010, 1, 4)),
+            (CELL_A, dt.date(2010, 1, 10)),
+            (CELL_B, dt.date(2010, 1, 13)),
+            (CELL_B, dt.date(2010, 1, 18)),  # Monday of the partial last week
+        ],
+        "h3_cell string, local_date date",
+    )
+    weeks = WeekRange(dt.date(2010, 1, 4), dt.date(2010, 1, 11))
+    rows = build_panel(incidents, weeks, horizon=1).collect()
+    counts = {(row["h3_cell"], row["week_index"]): row["count"] for row in rows}
+    # Two cells x (2 complete weeks + 1 forecast week).
+    assert len(rows) == 6
+    assert counts[(CELL_A, 0)] == 2.0
+    assert counts[(CELL_A, 1)] == 0.0
+    assert counts[(CELL_B, 0)] == 0.0
+    assert counts[(CELL_B, 1)] == 1.0
+    assert counts[(CELL_A, 2)] is None
+    assert counts[(CELL_B, 2)] is None
+
+
+def test_temporal_features_hand_computed(feature_rows):
+    week5 = feature_rows[(CELL_A, 5)]
+    # Counts of A before week 5: 1, 0, 3, 2, 4.
+    assert week5["lag_1"] == 4.0
+    assert week5["lag_2"] == 2.0
+    assert week5["lag_3"] == 3.0
+    assert week5["lag_4"] == 0.0
+    assert week5["mean_4"] == pytest.approx((0 + 3 + 2 + 4) / 4)
+    assert week5["mean_8"] == pytest.approx(10 / 5)
+    assert week5["mean_all"] == pytest.approx(10 / 5)
+    # alpha 0.8 from 1: 0.2, then 2.44, then 2.088, then 3.6176.
+    assert week5["ewm_0_8"] == pytest.approx(3.6176)
+    # alpha 0.9 from 1: 0.1, then 2.71, then 2.071, then 3.8071.
+    assert week5["ewm_0_9"] == pytest.approx(3.8071)
+
+
+def test_first_weeks_have_missing_history(feature_rows):
+    week0 = feature_rows[(CELL_A, 0)]
+    for name in ["lag_1", "mean_4", "mean_all", "ewm_0_8", "ring1_lag_1", "ring2_mean_4"]:
+        assert week0[name] is None, name
+    week1 = feature_rows[(CELL_A, 1)]
+    assert week1["lag_1"] == 1.0
+    assert week1["lag_2"] is None
+    assert week1["mean_8"] == 1.0
+    assert week1["ewm_0_8"] == 1.0
+
+
+def test_neighbour_ring_sums(feature_rows):
+    week5 = feature_rows[(CELL_A, 5)]
+    # B (count 2 every week) is at distance 1 from A, C (count 5) at distance 2.
+    assert week5["ring1_lag_1"] == 2.0
+    assert week5["ring2_lag_1"] == 7.0
+    assert week5["ring2_mean_4"] == pytest.approx(7.0)
+    # B's neighbours within 1 are A and C: A's lag_1 at week 5 is 4.
+    assert feature_rows[(CELL_B, 5)]["ring1_lag_1"] == 4.0 + 5.0
+
+
+def test_calendar_features(feature_rows):
+    # Week 5 starts on Monday 2010-02-08: ISO week 6, February.
+    assert feature_rows[(CELL_A, 5)]["week_of_year"] == 6
+    assert feature_rows[(CELL_A, 5)]["month"] == 2
+
+
+def test_features_do_not_leak_current_week(spark):
+    changed_week = 5
+    changed = list(COUNTS_A)
+    changed[changed_week] += 40
+    before = features_by_key(build_features(make_panel(spark)))
+    after = features_by_key(build_features(make_panel(spark, counts_a=changed)))
+
+    for (cell, week), row in before.items():
+        if week <= changed_week:
+            for name in FEATURE_COLUMNS:
+                assert after[(cell, week)][name] == row[name], (cell, week, name)
+    # The change must reach the next week's features, so the check above can fail.
+    assert (
+        after[(CELL_A, changed_week + 1)]["lag_1"]
+        == before[(CELL_A, changed_week + 1)]["lag_1"] + 40
+    )
+    assert (
+        after[(CELL_B, changed_week + 1)]["ring1_lag_1"]
+        == before[(CELL_B, changed_week + 1)]["ring1_lag_1"] + 40
+    )
