@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("jobs.report", "write the HTML report of one target"),
     "summary": ("jobs.summary", "write var/demo/summary.json and print a short summary"),
     "demo": ("jobs.demo", "run the whole pipeline through Airflow DAG runs"),
+    "synth": ("jobs.synth.cli", "generate a synthetic Kazakhstan with its ground truth"),
 }
 
 
