@@ -129,11 +129,21 @@ def read_yaml(path: Path) -> dict:
     return data
 
 
-@lru_cache(maxsize=8)
 def load_profile(name: str | None = None) -> Profile:
-    """Load and validate ``conf/profiles/<name>.yaml``; ``name`` defaults to $BOLJAM_PROFILE."""
+    """Load and validate the active profile.
+
+    ``$BOLJAM_PROFILE_FILE`` names a profile file directly (tests point it at a temporary
+    lake); otherwise the file is ``conf/profiles/<name>.yaml`` with ``name`` defaulting to
+    ``$BOLJAM_PROFILE`` and then to ``embedded``.
+    """
+    if name is None and os.environ.get("BOLJAM_PROFILE_FILE"):
+        return _load_profile_file(Path(os.environ["BOLJAM_PROFILE_FILE"]))
     name = name or os.environ.get("BOLJAM_PROFILE", "embedded")
-    path = CONF_DIR / "profiles" / f"{name}.yaml"
+    return _load_profile_file(CONF_DIR / "profiles" / f"{name}.yaml")
+
+
+@lru_cache(maxsize=8)
+def _load_profile_file(path: Path) -> Profile:
     try:
         return Profile.model_validate(read_yaml(path))
     except ValueError as error:

@@ -1,0 +1,62 @@
+"""
+### Boljam forecasts
+
+For every target of `conf/forecasts.yml`: check the source's silver table against its
+Great Expectations suite, then run the Spark job that builds the H3 panel and features,
+backtests LightGBM against the baselines, logs to MLflow and writes next-period forecasts
+to the gold Delta tables. A failed quality check stops the forecasts of that source.
+
+Scheduled by the `marts` asset; its outlet `gold_forecasts` schedules `boljam_report`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import Asset, dag, task
+
+from jobs.lineage import GOLD_FORECASTS_ASSET, MARTS_ASSET
+from jobs.settings import CONF_DIR, read_yaml
+
+TARGETS = read_yaml(CONF_DIR / "forecasts.yml")["targets"]
+MARTS = Asset(name=MARTS_ASSET[0], uri=MARTS_ASSET[1])
+GOLD_FORECASTS = Asset(name=GOLD_FORECASTS_ASSET[0], uri=GOLD_FORECASTS_ASSET[1])
+
+
+@dag(
+    dag_id="boljam_forecast",
+    schedule=[MARTS],
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "forecasting", "retries": 1, "retry_delay": timedelta(minutes=5)},
+    tags=["boljam", "forecast", "spark", "mlflow"],
+    doc_md=__doc__,
+)
+def boljam_forecast():
+    checks = {}
+    for source_table in sorted({spec["source_table"] for spec in TARGETS.values()}):
+
+        @task(task_id=f"check_quality_{source_table}")
+        def check_quality(source_name: str = source_table) -> int:
+            """Validate the silver table; raising here skips the forecasts that read it."""
+            from jobs.quality import validate_source
+
+            return validate_source(source_name).evaluated
+
+        checks[source_table] = check_quality()
+
+    for target, spec in TARGETS.items():
+
+        @task(task_id=f"forecast_{target}", outlets=[GOLD_FORECASTS])
+        def forecast(target_name: str = target) -> dict:
+            """Backtest, log to MLflow and write the next-period forecast of one target."""
+            from jobs.forecast import run_forecast
+
+            result = run_forecast(target_name)
+            return {key: value for key, value in result.items() if key != "metrics"}
+
+        checks[spec["source_table"]] >> forecast()
+
+
+boljam_forecast()

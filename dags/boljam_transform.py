@@ -1,0 +1,48 @@
+"""
+### Boljam marts
+
+Runs `dbt build` on the marts project (staging, intermediate, marts and their tests) over
+the silver Delta tables, into the profile's DuckDB file by default.
+
+Scheduled by any `silver_<source>` asset; its outlet `marts` schedules `boljam_forecast`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import Asset, dag, task
+
+from jobs.lineage import MARTS_ASSET, SILVER_ASSET_PREFIX, asset_uri
+from jobs.sources import load_catalogue
+
+SILVER_ASSETS = [
+    Asset(name=f"{SILVER_ASSET_PREFIX}{name}", uri=asset_uri("silver", name))
+    for name in load_catalogue().sources
+]
+MARTS = Asset(name=MARTS_ASSET[0], uri=MARTS_ASSET[1])
+
+
+@dag(
+    dag_id="boljam_transform",
+    schedule=Asset.any(*SILVER_ASSETS) if hasattr(Asset, "any") else SILVER_ASSETS,
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "analytics-engineering", "retries": 1, "retry_delay": timedelta(minutes=5)},
+    tags=["boljam", "dbt", "marts"],
+    doc_md=__doc__,
+)
+def boljam_transform():
+    @task(outlets=[MARTS])
+    def build_marts() -> str:
+        """Run dbt build: every model and every data test."""
+        from jobs.marts import run_dbt
+
+        run_dbt(["build"])
+        return "dbt build passed"
+
+    build_marts()
+
+
+boljam_transform()

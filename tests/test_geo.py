@@ -1,0 +1,48 @@
+"""Reprojection and H3 assignment against values fixed outside this project."""
+
+import h3
+import numpy as np
+import pytest
+
+from jobs.geo import latlng_to_cells, to_wgs84
+
+
+def test_oregon_north_origin_maps_to_projection_origin():
+    # EPSG:2913 (NAD83(HARN) / Oregon North, international feet) puts its false easting
+    # of 2,500,000 m = 8,202,099.738 ft at 120°30'W on the latitude of origin 43°40'N.
+    # The NAD83(HARN) -> WGS84 datum shift moves it by about a metre, hence 1e-4 degrees.
+    lon, lat = to_wgs84(np.array([8202099.738]), np.array([0.0]), "EPSG:2913")
+    assert lon[0] == pytest.approx(-120.5, abs=1e-4)
+    assert lat[0] == pytest.approx(43 + 40 / 60, abs=1e-4)
+
+
+def test_portland_point_lands_in_portland():
+    # A call from the Portland data set (x=7660085 ft, y=672910 ft) lies in the city.
+    lon, lat = to_wgs84(np.array([7660085.0]), np.array([672910.0]), "EPSG:2913")
+    assert -122.9 < lon[0] < -122.4
+    assert 45.4 < lat[0] < 45.7
+
+
+def test_wgs84_passes_through_unchanged():
+    lon, lat = to_wgs84(np.array([-95.4]), np.array([29.7]), "EPSG:4326")
+    assert lon[0] == -95.4
+    assert lat[0] == 29.7
+
+
+def test_nan_coordinates_stay_nan():
+    lon, lat = to_wgs84(np.array([np.nan]), np.array([672910.0]), "EPSG:2913")
+    assert np.isnan(lon[0])
+
+
+def test_h3_cell_matches_documented_example():
+    # h3-py's documentation indexes this San Francisco point at resolution 9.
+    cells = latlng_to_cells(np.array([37.7752702151959]), np.array([-122.418307270836]))
+    assert cells[9] == ["8928308280fffff"]
+
+
+def test_h3_coarser_cells_are_parents():
+    cells = latlng_to_cells(np.array([29.6779015]), np.array([-95.4373883]))
+    for resolution in (7, 8):
+        direct = h3.latlng_to_cell(29.6779015, -95.4373883, resolution)
+        assert cells[resolution] == [direct]
+        assert h3.get_resolution(cells[resolution][0]) == resolution
