@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import sys
-import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass, field
@@ -128,18 +127,21 @@ def write_delta(
     """
     from deltalake import DeltaTable
 
-    if mode not in WRITE_MODES:
-        raise DeltaWriteModeError(
-            f"unsupported Delta write mode {mode!r}; use one of {WRITE_MODES}"
-        )
     location = _table_location(path)
     spark = df.sparkSession
     if has_delta_spark(spark):
+        if mode not in WRITE_MODES:
+            raise DeltaWriteModeError(
+                f"unsupported Delta write mode {mode!r}; use one of {WRITE_MODES}"
+            )
         writer = df.write.format("delta").mode(mode)
         if partition_by:
             writer = writer.partitionBy(*partition_by)
         writer.save(location)
     else:
+        # Planning here first raises the typed errors in the caller's process; the data
+        # source plans again in its driver-side worker.
+        _plan_write(location, df.schema, mode, partition_by)
         register_delta_source(spark)
         writer = df.write.format(SOURCE_NAME).mode(mode)
         if partition_by:
@@ -243,14 +245,11 @@ def delta_source_class() -> type:
             partition_by: list[str] | None,
         ) -> None:
             self.path = path
-            self.spark_schema = schema
-            self.mode = "overwrite" if overwrite else "append"
-            self.table_exists, self.partition_by = _resolve_partitioning(
-                path, schema, self.mode, partition_by
-            )
+            mode = "overwrite" if overwrite else "append"
+            self.plan = _plan_write(path, schema, mode, partition_by)
 
         def write(self, iterator: Iterator[pa.RecordBatch]) -> DeltaCommitMessage:
-            files = _PartitionedParquetFiles(self.path, self.spark_schema, self.partition_by)
+            files = _PartitionedParquetFiles(self.plan)
             try:
                 for batch in iterator:
                     files.write(batch)
@@ -261,34 +260,10 @@ def delta_source_class() -> type:
             return DeltaCommitMessage(actions=actions)
 
         def commit(self, messages: list[DeltaCommitMessage | None]) -> None:
-            from deltalake import DeltaTable, Schema
-            from deltalake.transaction import AddAction, create_table_with_add_actions
-
             actions = [
-                AddAction(
-                    path=action["path"],
-                    size=action["size"],
-                    partition_values=action["partition_values"],
-                    modification_time=action["modification_time"],
-                    data_change=True,
-                    stats=action["stats"],
-                )
-                for message in messages
-                if message is not None
-                for action in message.actions
+                action for message in messages if message is not None for action in message.actions
             ]
-            schema = Schema.from_json(self.spark_schema.json())
-            if DeltaTable.is_deltatable(self.path):
-                DeltaTable(self.path).create_write_transaction(
-                    actions, mode=self.mode, schema=schema, partition_by=self.partition_by or None
-                )
-            else:
-                create_table_with_add_actions(
-                    self.path, schema, actions, mode="error", partition_by=self.partition_by or None
-                )
-            logger.info(
-                "Committed %d files to Delta table %s (mode %s)", len(actions), self.path, self.mode
-            )
+            _commit_actions(self.plan, actions)
 
         def abort(self, messages: list[DeltaCommitMessage | None]) -> None:
             removed = 0
@@ -335,27 +310,56 @@ def _check_reader_features(table: Any) -> None:
         )
 
 
-def _resolve_partitioning(
+@dataclass(frozen=True)
+class _WritePlan:
+    """What one write does, decided on the driver before any task runs."""
+
+    path: str
+    mode: str
+    # Delta schema JSON of the written files: the table's own schema on append.
+    schema_json: str
+    partition_by: list[str]
+    # "create" a new table, commit a "transaction" on it, or "replace" its metadata.
+    commit_kind: str
+    configuration: dict[str, str | None]
+
+
+def _plan_write(
     path: str, schema: StructType, mode: str, partition_by: list[str] | None
-) -> tuple[bool, list[str]]:
-    """Check the write against the existing table and return (table exists, partition columns)."""
+) -> _WritePlan:
+    """Check a write against the existing table and decide how to commit it.
+
+    Raises ``DeltaWriteModeError`` for a mode other than append or overwrite and
+    ``DeltaSchemaMismatchError`` when an append does not fit the table's columns or partitions.
+    """
     from deltalake import DeltaTable
 
+    if mode not in WRITE_MODES:
+        raise DeltaWriteModeError(
+            f"unsupported Delta write mode {mode!r}; use one of {WRITE_MODES}"
+        )
+    location = _table_location(path)
     columns = [f.name for f in schema.fields]
     for name in partition_by or []:
         if name not in columns:
             raise DeltaSchemaMismatchError(
                 f"partition column {name!r} is not a DataFrame column; columns are {columns}"
             )
-    if not DeltaTable.is_deltatable(path):
-        return False, list(partition_by or [])
-    table = DeltaTable(path)
+    if not DeltaTable.is_deltatable(location):
+        return _WritePlan(location, mode, schema.json(), list(partition_by or []), "create", {})
+    table = DeltaTable(location)
     existing = list(table.metadata().partition_columns)
+    configuration = dict(table.metadata().configuration)
     if mode == "overwrite":
-        return True, list(partition_by) if partition_by is not None else existing
+        wanted = list(partition_by) if partition_by is not None else existing
+        # delta-rs keeps the partition columns and the protocol on an overwrite transaction,
+        # so a change of either replaces the table's metadata instead.
+        replace = wanted != existing or _needs_new_protocol(table, schema)
+        kind = "replace" if replace else "transaction"
+        return _WritePlan(location, mode, schema.json(), wanted, kind, configuration)
     if partition_by is not None and list(partition_by) != existing:
         raise DeltaSchemaMismatchError(
-            f"partition columns {partition_by} differ from table {path} partition columns "
+            f"partition columns {partition_by} differ from table {location} partition columns "
             f"{existing}; append with partition_by={existing} or overwrite"
         )
     table_schema = _spark_schema(table)
@@ -363,9 +367,59 @@ def _resolve_partitioning(
     actual = {f.name: f.dataType.simpleString() for f in schema.fields}
     if expected != actual:
         raise DeltaSchemaMismatchError(
-            f"DataFrame columns {actual} do not match Delta table {path} columns {expected}"
+            f"DataFrame columns {actual} do not match Delta table {location} columns {expected}"
         )
-    return True, existing
+    return _WritePlan(location, mode, table_schema.json(), existing, "transaction", configuration)
+
+
+def _needs_new_protocol(table: Any, schema: StructType) -> bool:
+    """Return whether ``schema`` has timestamp_ntz columns the table's protocol lacks."""
+    from pyspark.sql.types import TimestampNTZType
+
+    has_ntz = any(isinstance(f.dataType, TimestampNTZType) for f in schema.fields)
+    return has_ntz and "timestampNtz" not in set(table.protocol().reader_features or [])
+
+
+def _commit_actions(plan: _WritePlan, actions: list[dict[str, Any]]) -> None:
+    """Commit the add actions of all write tasks in one Delta transaction."""
+    from deltalake import DeltaTable, Schema
+    from deltalake.transaction import AddAction, create_table_with_add_actions
+
+    add_actions = [
+        AddAction(
+            path=action["path"],
+            size=action["size"],
+            partition_values=action["partition_values"],
+            modification_time=action["modification_time"],
+            data_change=True,
+            stats=action["stats"],
+        )
+        for action in actions
+    ]
+    schema = Schema.from_json(plan.schema_json)
+    partition_by = plan.partition_by or None
+    if plan.commit_kind == "transaction":
+        DeltaTable(plan.path).create_write_transaction(
+            add_actions, mode=plan.mode, schema=schema, partition_by=partition_by
+        )
+    else:
+        # "create" fails if another writer created the table since the plan was made.
+        create_mode = "overwrite" if plan.commit_kind == "replace" else "error"
+        create_table_with_add_actions(
+            plan.path,
+            schema,
+            add_actions,
+            mode=create_mode,
+            partition_by=partition_by,
+            configuration=plan.configuration or None,
+        )
+    logger.info(
+        "Committed %d files to Delta table %s (mode %s, %s)",
+        len(add_actions),
+        plan.path,
+        plan.mode,
+        plan.commit_kind,
+    )
 
 
 # -- helpers: read ----------------------------------------------------------------------------
@@ -503,14 +557,14 @@ def _cast_column(column: pa.Array, target: pa.DataType) -> pa.Array:
 class _PartitionedParquetFiles:
     """Parquet files of one write task, one per Delta partition value combination."""
 
-    def __init__(self, table_path: str, schema: StructType, partition_by: list[str]) -> None:
+    def __init__(self, plan: _WritePlan) -> None:
         from deltalake import Schema
 
-        self.root = _table_location(table_path)
-        self.partition_by = partition_by
-        self.arrow_schema = _delta_arrow_schema(Schema.from_json(schema.json()))
+        self.root = plan.path
+        self.partition_by = plan.partition_by
+        self.arrow_schema = _delta_arrow_schema(Schema.from_json(plan.schema_json))
         self.data_schema = self.arrow_schema
-        for name in partition_by:
+        for name in self.partition_by:
             self.data_schema = self.data_schema.remove(self.data_schema.get_field_index(name))
         self.writers: dict[tuple, Any] = {}
         self.files: dict[tuple, dict[str, Any]] = {}
@@ -519,7 +573,9 @@ class _PartitionedParquetFiles:
     def write(self, batch: pa.RecordBatch) -> None:
         import pyarrow as pa
 
-        table = pa.Table.from_batches([batch]).cast(self.arrow_schema)
+        table = pa.Table.from_batches([batch]).select(self.arrow_schema.names)
+        table = table.cast(self.arrow_schema)
+        _check_not_null(table, self.arrow_schema)
         if not self.partition_by:
             self._append((), table)
             return
@@ -533,10 +589,11 @@ class _PartitionedParquetFiles:
             relative = self._relative_path(key)
             local = os.path.join(self.root, relative)
             os.makedirs(os.path.dirname(local), exist_ok=True)
-            self.files[key] = {"relative": relative, "local": local, "rows": 0}
+            self.files[key] = {"relative": relative, "local": local, "stats": _FileStats()}
             self.writers[key] = pq.ParquetWriter(local, self.data_schema, compression="snappy")
-        self.writers[key].write_table(table.select(self.data_schema.names))
-        self.files[key]["rows"] += table.num_rows
+        table = table.select(self.data_schema.names)
+        self.writers[key].write_table(table)
+        self.files[key]["stats"].update(table)
 
     def _relative_path(self, key: tuple) -> str:
         name = f"part-{self.task_id:05d}-{uuid.uuid4()}-c000.snappy.parquet"
@@ -547,27 +604,28 @@ class _PartitionedParquetFiles:
         return "/".join([*parts, name])
 
     def close(self) -> list[dict[str, Any]]:
+        """Close every file and return its add action as a dict."""
         actions = []
         for key, writer in self.writers.items():
             writer.close()
             info = self.files[key]
             stat = os.stat(info["local"])
+            partition_values = [_partition_string(value) for value in key]
             actions.append(
                 {
                     # delta-rs URL-encodes the path when it writes the log entry.
                     "path": info["relative"],
                     "size": stat.st_size,
-                    "partition_values": dict(
-                        zip(self.partition_by, [_partition_string(v) for v in key], strict=True)
-                    ),
+                    "partition_values": dict(zip(self.partition_by, partition_values, strict=True)),
                     "modification_time": int(stat.st_mtime * 1000),
-                    "stats": json.dumps({"numRecords": info["rows"]}),
+                    "stats": info["stats"].to_json(),
                 }
             )
         self.writers.clear()
         return actions
 
     def delete(self) -> None:
+        """Close and delete every file this task wrote, after a failure."""
         for writer in self.writers.values():
             try:
                 writer.close()
@@ -575,6 +633,99 @@ class _PartitionedParquetFiles:
                 pass
         for info in self.files.values():
             _remove_file(info["local"])
+
+
+def _check_not_null(table: pa.Table, schema: pa.Schema) -> None:
+    for target in schema:
+        if not target.nullable and table.column(target.name).null_count > 0:
+            raise DeltaSchemaMismatchError(
+                f"column {target.name!r} is not nullable in the Delta table but the DataFrame "
+                f"has {table.column(target.name).null_count} null values in it"
+            )
+
+
+# Longest string whose min and max go into file statistics. Longer values would have to be
+# truncated, and delta-spark and delta-rs truncate differently, so they get no min or max.
+_MAX_STATS_STRING = 32
+
+
+class _FileStats:
+    """Per-file statistics in the Delta log format: row count, null counts, min and max.
+
+    Min and max cover integer, date, string and timestamp-with-zone columns. Timestamps are
+    written at millisecond precision, as delta-spark and delta-rs write them, with the min
+    rounded down and the max rounded up so file skipping never drops a matching file.
+    """
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.null_count: dict[str, int] = {}
+        self.min: dict[str, Any] = {}
+        self.max: dict[str, Any] = {}
+        self.skipped: set[str] = set()
+
+    def update(self, table: pa.Table) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        self.rows += table.num_rows
+        for field_ in table.schema:
+            name = field_.name
+            column = table.column(name)
+            if pa.types.is_nested(field_.type):
+                continue
+            self.null_count[name] = self.null_count.get(name, 0) + column.null_count
+            if name in self.skipped or not _has_min_max(field_.type):
+                continue
+            if column.null_count == len(column):
+                continue
+            bounds = pc.min_max(column).as_py()
+            low, high = bounds["min"], bounds["max"]
+            if pa.types.is_string(field_.type) and max(len(low), len(high)) > _MAX_STATS_STRING:
+                self.skipped.add(name)
+                self.min.pop(name, None)
+                self.max.pop(name, None)
+                continue
+            self.min[name] = low if name not in self.min else min(self.min[name], low)
+            self.max[name] = high if name not in self.max else max(self.max[name], high)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "numRecords": self.rows,
+                "minValues": {k: _stats_value(v, upper=False) for k, v in self.min.items()},
+                "maxValues": {k: _stats_value(v, upper=True) for k, v in self.max.items()},
+                "nullCount": self.null_count,
+            }
+        )
+
+
+def _has_min_max(data_type: pa.DataType) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(data_type):
+        # NOTE: timestamp_ntz min and max are left out because delta-spark and delta-rs
+        # format them differently in the log.
+        return data_type.tz is not None
+    return (
+        pa.types.is_integer(data_type)
+        or pa.types.is_date(data_type)
+        or pa.types.is_string(data_type)
+    )
+
+
+def _stats_value(value: Any, upper: bool) -> Any:
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        utc = value.astimezone(dt.UTC)
+        millis = utc.replace(microsecond=utc.microsecond // 1000 * 1000)
+        if upper and millis != utc:
+            millis += dt.timedelta(milliseconds=1)
+        return millis.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis.microsecond // 1000:03d}Z"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 def _delta_arrow_schema(schema: Any) -> pa.Schema:
@@ -637,7 +788,3 @@ def _remove_file(path: str) -> None:
         os.remove(path)
     except FileNotFoundError:
         pass
-
-
-def _now_millis() -> int:
-    return int(time.time() * 1000)
