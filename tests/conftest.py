@@ -20,3 +20,69 @@ def spark():
     session = get_spark("boljam-tests", master="local[2]")
     yield session
     session.stop()
+
+
+def write_profile(root, real_data=None) -> "Path":
+    """Write a profile whose lake, databases and MLflow store all live under ``root``."""
+    from pathlib import Path
+
+    import yaml
+
+    from jobs.settings import PROJECT_ROOT
+
+    root = Path(root)
+    var = root / "var"
+    profile = {
+        "name": "test",
+        "lake_dir": str(var / "lake"),
+        "agency_db_dir": str(var / "agencies"),
+        "landing_dir": str(var / "landing"),
+        "var_dir": str(var),
+        "real_data_dir": real_data
+        or os.environ.get("BOLJAM_REAL_DATA", str(PROJECT_ROOT.parent / "shared" / "data" / "real")),
+        "spark": {
+            "master": "local[2]",
+            "conf": {
+                "spark.sql.shuffle.partitions": "4",
+                "spark.sql.session.timeZone": "UTC",
+                "spark.ui.enabled": "false",
+                "spark.driver.bindAddress": "127.0.0.1",
+                "spark.driver.host": "127.0.0.1",
+            },
+        },
+        "mlflow": {
+            "tracking_uri": f"sqlite:///{var / 'mlflow' / 'mlflow.db'}",
+            "artifact_root": str(var / "mlflow" / "artifacts"),
+        },
+        "dbt": {"target": "duckdb", "duckdb_path": str(var / "marts" / "boljam.duckdb")},
+    }
+    path = root / "profile.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(profile), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tmp_profile(tmp_path, monkeypatch):
+    """Point the active profile at a fresh lake under tmp_path and set a pseudonym key."""
+    from jobs.settings import load_profile
+
+    path = write_profile(tmp_path)
+    monkeypatch.setenv("BOLJAM_PROFILE_FILE", str(path))
+    monkeypatch.setenv("BOLJAM_PSEUDONYM_KEY", "test-key-" + "0" * 32)
+    return load_profile()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server on 127.0.0.1 started by scripts/postgres.sh, stopped by PID."""
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "postgres.sh"
+    subprocess.run(["bash", str(script), "start"], check=True, timeout=180)
+    url = subprocess.run(
+        ["bash", str(script), "url"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    yield url
+    subprocess.run(["bash", str(script), "stop"], check=False, timeout=120)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from jobs import delta_io
@@ -38,18 +38,19 @@ def new_batch_id(source: str, now: datetime) -> str:
     return f"{source}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
-def _columns(engine_url: str, table: str) -> list[str]:
-    import sqlalchemy
-
-    engine = sqlalchemy.create_engine(engine_url)
+def _columns(connection, table: str) -> list[str]:
+    """Return the column names of ``table`` from an empty result set."""
+    cursor = connection.cursor()
     try:
-        columns = [column["name"] for column in sqlalchemy.inspect(engine).get_columns(table)]
-    except sqlalchemy.exc.NoSuchTableError as error:
-        raise SourceReadError(f"table {table!r} not found at {engine_url}") from error
+        cursor.execute(f'select * from "{table}" where 1 = 0')
+        cursor.fetchall()
+        columns = [item[0] for item in cursor.description or []]
+    except Exception as error:  # ADBC drivers raise their own error classes
+        raise SourceReadError(f"cannot read the columns of table {table!r}: {error}") from error
     finally:
-        engine.dispose()
+        cursor.close()
     if not columns:
-        raise SourceReadError(f"table {table!r} at {engine_url} has no columns")
+        raise SourceReadError(f"table {table!r} has no columns")
     return columns
 
 
@@ -97,6 +98,30 @@ def _upper_watermark(connection, source: Source):
         cursor.close()
 
 
+def encode_watermark(value) -> dict | None:
+    """Return a JSON-safe form of a watermark value that keeps its type."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return {"type": "datetime", "value": value.isoformat()}
+    if isinstance(value, date):
+        return {"type": "date", "value": value.isoformat()}
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise SourceReadError(f"unsupported watermark type {type(value).__name__}: {value!r}")
+    return {"type": type(value).__name__, "value": value}
+
+
+def decode_watermark(encoded: dict | None):
+    if encoded is None:
+        return None
+    kind, value = encoded["type"], encoded["value"]
+    if kind == "datetime":
+        return datetime.fromisoformat(value)
+    if kind == "date":
+        return date.fromisoformat(value)
+    return {"int": int, "float": float, "str": str}[kind](value)
+
+
 def row_hashes(batch, exclude: tuple[str, ...] = ()):
     """Return a 16-hex-digit hash of each row's values, leaving out ``exclude`` columns."""
     import pandas as pd
@@ -117,15 +142,10 @@ def land_sql_source(source: Source, profile: Profile, now: datetime | None = Non
     url = source.connection.resolve_url(profile)
     dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
     bronze_path = profile.table_path("bronze", source.name)
-    after = (delta_io.latest_state(bronze_path) or {}).get("watermark")
-    columns = _columns(url, source.table)
+    after = decode_watermark((delta_io.latest_state(bronze_path) or {}).get("watermark"))
     batch_id = new_batch_id(source.name, now)
     source_object = f"{dialect}:{source.table}"
     loaded_at = pa.scalar(now, pa.timestamp("us", tz="UTC"))
-    output_schema = pa.schema(
-        [pa.field(name, pa.string()) for name in columns]
-        + [field.with_nullable(True) for field in LOAD_METADATA]
-    )
     landed = {"rows": 0}
 
     def with_metadata(reader):
@@ -149,6 +169,11 @@ def land_sql_source(source: Source, profile: Profile, now: datetime | None = Non
     except Exception as error:  # ADBC drivers raise their own error classes
         raise SourceReadError(f"cannot connect to source {source.name}: {error}") from error
     try:
+        columns = _columns(connection, source.table)
+        output_schema = pa.schema(
+            [pa.field(name, pa.string()) for name in columns]
+            + [field.with_nullable(True) for field in LOAD_METADATA]
+        )
         upper = _upper_watermark(connection, source) if source.watermark else None
         if source.watermark and (upper is None or (after is not None and upper <= after)):
             logger.info("source %s: no new rows after watermark %s", source.name, after)
@@ -167,7 +192,7 @@ def land_sql_source(source: Source, profile: Profile, now: datetime | None = Non
             mode="append",
             schema_mode="merge",
             commit_properties=delta_io.commit_properties(
-                {"batch_id": batch_id, "watermark": upper}
+                {"batch_id": batch_id, "watermark": encode_watermark(upper)}
             ),
         )
     finally:

@@ -112,7 +112,7 @@ def _known_hashes(silver_path) -> dict[str, str]:
     if not delta_io.table_exists(silver_path):
         return {}
     table = DeltaTable(str(silver_path)).to_pyarrow_table(columns=["incident_id", "_row_hash"])
-    return dict(zip(table["_row_hash"].to_pylist(), table["incident_id"].to_pylist()))
+    return dict(zip(table["_row_hash"].to_pylist(), table["incident_id"].to_pylist(), strict=True))
 
 
 def _read_bronze_batch(bronze_path, batch_id: str):

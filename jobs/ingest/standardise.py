@@ -217,8 +217,8 @@ def standardise(
         flags[ambiguous[keep].to_numpy()] = "local_time_ambiguous"
     if source.local_hour_column:
         stated = pd.to_numeric(kept[source.local_hour_column], errors="coerce")
-        mismatch = ~(stated == local[keep].dt.hour)
-        flags[mismatch.to_numpy()] = (flags[mismatch.to_numpy()] + ";local_hour_mismatch").str.strip(";")
+        mismatch = (~(stated == local[keep].dt.hour)).to_numpy()
+        flags[mismatch] = (flags[mismatch] + ";local_hour_mismatch").str.strip(";")
     silver = pd.DataFrame(
         {
             "incident_id": key[keep].astype(str),
@@ -250,4 +250,6 @@ def standardise(
         elif treatment == "drop":
             continue
         silver[column] = values.to_numpy()
-    return Standardised(silver=silver.reset_index(drop=True), rejects=rejects.reset_index(drop=True))
+    return Standardised(
+        silver=silver.reset_index(drop=True), rejects=rejects.reset_index(drop=True)
+    )

@@ -1,0 +1,133 @@
+"""End to end: the four DAGs run through Airflow on a slice of the real data."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jobs.settings import PROJECT_ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.spark]
+
+SAMPLE_EVERY = 10
+# Rows of the real files (data README), and so rows seeded when every 10th row is kept.
+REAL_ROWS = {"houston_crime": 86_314, "portland_calls": 19_376 + 18_443, "edinburgh_accidents": 4_074}
+
+
+def expected_sample(rows: int) -> int:
+    return (rows + SAMPLE_EVERY - 1) // SAMPLE_EVERY
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    real = os.environ.get("BOLJAM_REAL_DATA", str(PROJECT_ROOT.parent / "shared" / "data" / "real"))
+    profile = {
+        "name": "e2e",
+        "lake_dir": str(root / "var" / "lake"),
+        "agency_db_dir": str(root / "var" / "agencies"),
+        "landing_dir": str(root / "var" / "landing"),
+        "var_dir": str(root / "var"),
+        "real_data_dir": real,
+        "spark": {"master": "local[2]", "conf": {
+            "spark.sql.shuffle.partitions": "4",
+            "spark.sql.session.timeZone": "UTC",
+            "spark.ui.enabled": "false",
+            "spark.driver.bindAddress": "127.0.0.1",
+            "spark.driver.host": "127.0.0.1",
+        }},
+        "mlflow": {
+            "tracking_uri": f"sqlite:///{root / 'var' / 'mlflow' / 'mlflow.db'}",
+            "artifact_root": str(root / "var" / "mlflow" / "artifacts"),
+        },
+        "dbt": {"target": "duckdb", "duckdb_path": str(root / "var" / "marts" / "boljam.duckdb")},
+    }
+    profile_file = root / "e2e.yaml"
+    profile_file.write_text(yaml.safe_dump(profile), encoding="utf-8")
+    previous = os.environ.get("BOLJAM_PROFILE_FILE")
+    os.environ["BOLJAM_PROFILE_FILE"] = str(profile_file)
+    try:
+        from jobs.demo import run_pipeline
+
+        summary = run_pipeline(sample_every=SAMPLE_EVERY)
+    finally:
+        if previous is None:
+            os.environ.pop("BOLJAM_PROFILE_FILE", None)
+        else:
+            os.environ["BOLJAM_PROFILE_FILE"] = previous
+    return root, summary
+
+
+def test_summary_file_is_written(pipeline_run):
+    root, summary = pipeline_run
+    on_disk = json.loads((root / "var" / "demo" / "summary.json").read_text())
+    assert on_disk["rows"] == summary["rows"]
+
+
+def test_bronze_has_every_seeded_row(pipeline_run):
+    _, summary = pipeline_run
+    for source, rows in REAL_ROWS.items():
+        assert summary["rows"]["bronze"][source] == expected_sample(rows), source
+
+
+def test_silver_plus_rejects_equals_bronze(pipeline_run):
+    _, summary = pipeline_run
+    rejected = {s: sum(r.values()) for s, r in summary["rejects_by_reason"].items()}
+    for source in REAL_ROWS:
+        bronze = summary["rows"]["bronze"][source]
+        silver = summary["rows"]["silver"][source]
+        assert silver + rejected.get(source, 0) == bronze, source
+    assert summary["rows"]["silver"]["rejects"] == sum(rejected.values())
+
+
+def test_batches_reconcile(pipeline_run):
+    _, summary = pipeline_run
+    assert {batch["source"] for batch in summary["batches"]} == set(REAL_ROWS)
+    for batch in summary["batches"]:
+        parts = batch["inserted"] + batch["updated"] + batch["duplicates"] + batch["rejected"]
+        assert parts == batch["rows_read"], batch
+
+
+def test_houston_rejects_have_known_reasons(pipeline_run):
+    _, summary = pipeline_run
+    reasons = summary["rejects_by_reason"]["houston_crime"]
+    # A 10% sample of 210 far-away points and 5 without coordinates keeps some of them.
+    assert set(reasons) <= {"out_of_area", "missing_coordinates", "duplicate_content"}
+    assert reasons.get("out_of_area", 0) > 0
+
+
+def test_every_table_is_a_delta_table(pipeline_run):
+    _, summary = pipeline_run
+    assert summary["tables"], "no tables in the summary"
+    for name, info in summary["tables"].items():
+        assert (Path(info["path"]) / "_delta_log").is_dir(), name
+        assert info["version"] >= 0
+
+
+def test_gold_tables_exist(pipeline_run):
+    _, summary = pipeline_run
+    assert summary["rows"]["gold"]["forecasts"] > 0
+    assert summary["rows"]["gold"]["backtests"] > 0
+
+
+def test_mlflow_run_has_pei_for_model_and_baselines(pipeline_run):
+    _, summary = pipeline_run
+    run = summary["forecasts"]["houston_all_offences"]
+    metrics = run["metrics"]
+    for method in ("model", "baseline_last_week", "baseline_long_run_mean"):
+        for fraction in ("1pct", "5pct"):
+            name = f"{method}_pei_star_{fraction}"
+            assert name in metrics, name
+            assert 0.0 <= metrics[name] <= 1.0
+
+
+def test_report_is_self_contained(pipeline_run):
+    _, summary = pipeline_run
+    assert summary["reports"], "no report written"
+    for report in summary["reports"]:
+        html = Path(report).read_text(encoding="utf-8")
+        assert "http://" not in html
+        assert "https://" not in html
+        assert "<svg" in html
