@@ -23,6 +23,11 @@ class MetricInputError(ValueError):
     """Metric inputs have different lengths, are empty or contain invalid values."""
 
 
+def fraction_label(fraction: float) -> str:
+    """Return the metric-name suffix of a fraction: 0.01 -> ``1pct``, 0.025 -> ``2p5pct``."""
+    return f"{fraction * 100:g}".replace(".", "p") + "pct"
+
+
 def flagged_count(n_cells: int, fraction: float) -> int:
     """Return how many cells a hot-spot fraction flags: round half up, at least 1."""
     if n_cells < 1:

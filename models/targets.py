@@ -109,11 +109,6 @@ class TargetConfig(BaseModel):
         return value
 
 
-def fraction_label(fraction: float) -> str:
-    """Return the metric suffix of a hot-spot fraction: 0.01 -> ``1pct``, 0.025 -> ``2p5pct``."""
-    return f"{fraction * 100:g}".replace(".", "p") + "pct"
-
-
 def _merge(base: dict, override: dict) -> dict:
     merged = dict(base)
     for key, value in override.items():

@@ -1,0 +1,312 @@
+"""``boljam forecast``: backtest and forecast one target on Spark, tracked in MLflow.
+
+The job reads the target's silver Delta table at its current version, builds the weekly
+H3 panel and features in Spark, runs the rolling-origin backtest of LightGBM and the
+baselines (one ``applyInPandas`` group per fold), fits the final model on every complete
+week, and forecasts the next week for every study cell. One MLflow run per call logs the
+parameters, seed, code version, input table version, averaged metrics, the per-fold
+backtest as CSV and the model, which it registers. The forecasts and per-fold metrics are
+appended to the gold Delta tables ``forecasts`` and ``backtests`` with the run id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jobs.settings import Profile, load_profile
+from models.targets import FORECASTS_FILE, TargetConfig, get_target
+
+if TYPE_CHECKING:
+    import lightgbm
+    import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAME = "lightgbm"
+TOP_CONTRIBUTIONS = 3
+
+
+class ForecastInputError(RuntimeError):
+    """The source table of a target is missing or too short to backtest and forecast."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target",
+        required=True,
+        help="forecast target defined in conf/forecasts.yml, for example houston_all_offences",
+    )
+    parser.add_argument(
+        "--targets-file",
+        type=Path,
+        default=FORECASTS_FILE,
+        help=f"YAML file that defines the targets; default {FORECASTS_FILE}",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    result = run_forecast(args.target, targets_file=args.targets_file)
+    print(json.dumps(result, indent=2, sort_keys=True, default=str))
+    return 0
+
+
+def run_forecast(
+    target_name: str,
+    profile: Profile | None = None,
+    targets_file: Path = FORECASTS_FILE,
+) -> dict:
+    """Backtest and forecast ``target_name``; return the run id, metrics and table versions."""
+    import mlflow
+
+    from jobs.delta_io import table_version
+    from jobs.spark_delta import read_delta
+    from jobs.spark_session import get_spark
+    from models.backtest import (
+        baseline_predictions,
+        fold_rows,
+        fold_weeks,
+        model_predictions,
+        score_folds,
+        ship_modules,
+        summarise,
+    )
+    from models.features import FEATURE_COLUMNS, build_features
+    from models.panel import build_panel, select_target_incidents, source_week_range
+    from models.tracking import connect, ensure_experiment
+
+    profile = profile or load_profile()
+    target = get_target(target_name, targets_file)
+    source_path = profile.table_path(target.source_layer, target.source_table)
+    source_version = table_version(source_path)
+    if source_version is None:
+        raise ForecastInputError(
+            f"source table {source_path} of target {target_name} is not a Delta table; "
+            "run the ingestion of its source first"
+        )
+
+    spark = get_spark(f"boljam-forecast-{target_name}", profile)
+    ship_modules()
+    silver = read_delta(spark, source_path, version=source_version)
+    weeks = source_week_range(silver, target)
+    required = target.min_history_weeks + target.evaluation_weeks + 1
+    if weeks.n_weeks < required:
+        raise ForecastInputError(
+            f"target {target_name} needs at least {required} complete weeks "
+            f"(min_history_weeks + evaluation_weeks + 1) but {source_path} has {weeks.n_weeks}"
+        )
+
+    panel = build_panel(select_target_incidents(silver, target), weeks, target.horizon)
+    features = build_features(panel).persist()
+    try:
+        rows = fold_rows(
+            features,
+            fold_weeks(spark, weeks, target.evaluation_weeks),
+            target.min_history_weeks,
+        )
+        params = target.lightgbm.to_params(target.seed)
+        predictions = model_predictions(
+            rows,
+            FEATURE_COLUMNS,
+            params,
+            target.lightgbm.num_boost_round,
+            target.interval_level,
+        ).unionByName(baseline_predictions(rows))
+        scores = (
+            score_folds(predictions, target.hotspot_fractions, target.interval_level)
+            .toPandas()
+            .sort_values(["fold", "method", "metric"], ignore_index=True)
+        )
+        history, upcoming = _final_frames(features, weeks.n_weeks, target.min_history_weeks)
+    finally:
+        features.unpersist()
+    summary = summarise(scores)
+    n_cells = len(upcoming)
+    logger.info(
+        "Target %s: %d cells, %d complete weeks, model PEI* 1%% %.3f",
+        target_name,
+        n_cells,
+        weeks.n_weeks,
+        summary.get("model_pei_star_1pct", float("nan")),
+    )
+
+    client = connect(profile)
+    experiment_id = ensure_experiment(client, profile, target_name)
+    forecast_week = weeks.week_start(weeks.n_weeks)
+    input_versions = {f"{target.source_layer}.{target.source_table}": source_version}
+    with mlflow.start_run(
+        experiment_id=experiment_id, run_name=f"{target_name}-{forecast_week}"
+    ) as active:
+        run_id = active.info.run_id
+        _log_run_inputs(target, weeks, n_cells, source_path, input_versions)
+        booster = _fit_final(history, params, target)
+        forecast = _forecast_frame(booster, upcoming, target, run_id, forecast_week)
+        mlflow.log_metrics(summary)
+        _log_backtest(scores)
+        model_version = _log_model(booster, history, target_name)
+        table_versions = _write_gold(spark, profile, forecast, scores, target_name, run_id)
+        mlflow.set_tags({f"gold_{name}_version": v for name, v in table_versions.items()})
+
+    return {
+        "target": target_name,
+        "run_id": run_id,
+        "experiment_id": experiment_id,
+        "model_version": model_version,
+        "forecast_week": forecast_week.isoformat(),
+        "n_cells": n_cells,
+        "n_weeks": weeks.n_weeks,
+        "metrics": summary,
+        "input_versions": input_versions,
+        "table_versions": table_versions,
+    }
+
+
+def _final_frames(features, n_weeks: int, min_history_weeks: int):
+    """Return the final model's training rows and the forecast week's rows as pandas."""
+    from pyspark.sql import functions as F
+
+    from models.features import FEATURE_COLUMNS
+
+    columns = ["h3_cell", "week_start", "week_index", "count", *FEATURE_COLUMNS]
+    history = (
+        features.filter(F.col("week_index").between(min_history_weeks, n_weeks - 1))
+        .select(*columns)
+        .toPandas()
+    )
+    upcoming = (
+        features.filter(F.col("week_index") == n_weeks)
+        .select(*columns)
+        .orderBy("h3_cell")
+        .toPandas()
+    )
+    return history, upcoming
+
+
+def _fit_final(history: pd.DataFrame, params: dict, target: TargetConfig) -> lightgbm.Booster:
+    from models.features import FEATURE_COLUMNS
+    from models.training import fit_booster
+
+    return fit_booster(history, FEATURE_COLUMNS, params, target.lightgbm.num_boost_round)
+
+
+def _forecast_frame(
+    booster: lightgbm.Booster,
+    upcoming: pd.DataFrame,
+    target: TargetConfig,
+    run_id: str,
+    forecast_week: dt.date,
+) -> pd.DataFrame:
+    """Return the gold forecast rows: prediction, interval, risk rank and explanations."""
+    import pandas as pd
+
+    from models.features import FEATURE_COLUMNS
+    from models.metrics import rank_cells
+    from models.training import feature_matrix, poisson_interval, top_contributions
+
+    predicted = booster.predict(feature_matrix(upcoming, FEATURE_COLUMNS))
+    lower, upper = poisson_interval(predicted, target.interval_level)
+    cells = upcoming["h3_cell"].tolist()
+    ranks = [0] * len(cells)
+    for rank, position in enumerate(rank_cells(predicted, cells), start=1):
+        ranks[position] = rank
+    return pd.DataFrame(
+        {
+            "target": target.name,
+            "run_id": run_id,
+            "model": MODEL_NAME,
+            "period_start": forecast_week,
+            "h3_cell": cells,
+            "predicted": predicted.astype(float),
+            "lower": lower,
+            "upper": upper,
+            "risk_rank": pd.Series(ranks, dtype="int32"),
+            "top_contributions": top_contributions(
+                booster, upcoming, FEATURE_COLUMNS, TOP_CONTRIBUTIONS
+            ),
+            "created_at": pd.Timestamp.now(tz="UTC").floor("us"),
+        }
+    ).sort_values("risk_rank", ignore_index=True)
+
+
+def _log_run_inputs(target, weeks, n_cells, source_path, input_versions) -> None:
+    import mlflow
+
+    from models.tracking import code_version
+
+    settings = target.model_dump(exclude={"lightgbm", "description", "name"})
+    settings["offenses"] = "all" if target.offenses == "all" else ",".join(sorted(target.offenses))
+    params = {
+        "target": target.name,
+        **settings,
+        **{f"lightgbm_{key}": value for key, value in target.lightgbm.model_dump().items()},
+        "objective": "poisson",
+        "first_week": weeks.first_week.isoformat(),
+        "last_week": weeks.last_week.isoformat(),
+        "n_weeks": weeks.n_weeks,
+        "n_cells": n_cells,
+        "source_path": str(source_path),
+        **{f"input_version_{name}": version for name, version in input_versions.items()},
+    }
+    mlflow.log_params(params)
+    version = code_version()
+    mlflow.set_tags({**version, "mlflow.source.git.commit": version["git_commit"]})
+
+
+def _log_backtest(scores: pd.DataFrame) -> None:
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "backtest.csv"
+        scores.to_csv(path, index=False)
+        mlflow.log_artifact(str(path))
+
+
+def _log_model(booster, history: pd.DataFrame, target_name: str) -> str | None:
+    """Log the booster with its signature, register it and return the new model version."""
+    import lightgbm
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from models.features import FEATURE_COLUMNS
+    from models.tracking import registered_model_name
+    from models.training import feature_matrix
+
+    sample = feature_matrix(history.head(200), FEATURE_COLUMNS)
+    signature = infer_signature(sample, booster.predict(sample))
+    info = mlflow.lightgbm.log_model(
+        booster,
+        name="model",
+        signature=signature,
+        registered_model_name=registered_model_name(target_name),
+        # Pinned here so that MLflow does not infer the requirements in a subprocess.
+        pip_requirements=[f"lightgbm=={lightgbm.__version__}"],
+    )
+    version = getattr(info, "registered_model_version", None)
+    return None if version is None else str(version)
+
+
+def _write_gold(spark, profile, forecast, scores, target_name, run_id) -> dict[str, int]:
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    from jobs.schemas import GOLD_BACKTESTS, GOLD_FORECASTS
+    from jobs.spark_delta import write_delta
+
+    backtests = scores[["fold", "period_start", "method", "metric", "value"]].assign(
+        target=target_name, run_id=run_id
+    )
+    backtests["fold"] = backtests["fold"].astype("int32")
+    versions = {}
+    for name, frame, schema in (
+        ("forecasts", forecast, GOLD_FORECASTS),
+        ("backtests", backtests, GOLD_BACKTESTS),
+    ):
+        df = spark.createDataFrame(frame[schema.names], schema=from_arrow_schema(schema))
+        versions[name] = write_delta(
+            df, profile.table_path("gold", name), mode="append", partition_by=["target"]
+        )
+    return versions
