@@ -25,6 +25,10 @@ class SourceReadError(RuntimeError):
     """The source database could not be read."""
 
 
+class SchemaDriftError(RuntimeError):
+    """A source column changed its type, or a key column vanished."""
+
+
 @dataclass(frozen=True)
 class BronzeResult:
     source: str
@@ -32,6 +36,7 @@ class BronzeResult:
     rows: int
     version: int | None
     watermark: int | str | None
+    new_columns: tuple[str, ...] = ()
 
 
 def new_batch_id(source: str, now: datetime) -> str:
@@ -52,6 +57,55 @@ def _columns(connection, table: str) -> list[str]:
     if not columns:
         raise SourceReadError(f"table {table!r} has no columns")
     return columns
+
+
+def source_column_types(connection, dialect: str, table: str) -> dict[str, str]:
+    """Return column -> declared type of ``table`` as the source database states it."""
+    cursor = connection.cursor()
+    try:
+        if dialect == "sqlite":
+            cursor.execute(f'pragma table_info("{table}")')
+            return {row[1]: (row[2] or "").lower() for row in cursor.fetchall()}
+        cursor.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_name = $1 order by ordinal_position",
+            [table],
+        )
+        return {name: kind.lower() for name, kind in cursor.fetchall()}
+    finally:
+        cursor.close()
+
+
+def check_schema_drift(source: Source, previous: dict[str, str] | None, current: dict[str, str]):
+    """Raise SchemaDriftError on a changed type or a vanished key; return the new columns."""
+    if not previous:
+        return ()
+    for column in (source.primary_key, source.watermark):
+        if column and column not in current:
+            raise SchemaDriftError(
+                f"source {source.name}: key column {column!r} (type {previous.get(column)!r}) "
+                f"is gone from table {source.table!r}; restore it or update conf/sources.yml"
+            )
+    for column, old_type in previous.items():
+        new_type = current.get(column)
+        if new_type is not None and new_type != old_type:
+            raise SchemaDriftError(
+                f"source {source.name}: column {column!r} of table {source.table!r} changed "
+                f"type from {old_type!r} to {new_type!r}; check the source and re-land it"
+            )
+    vanished = sorted(set(previous) - set(current))
+    if vanished:
+        logger.warning(
+            "source %s: columns %s are gone from table %s; bronze keeps them as nulls",
+            source.name, vanished, source.table,
+        )
+    added = tuple(column for column in current if column not in previous)
+    if added:
+        logger.warning(
+            "source %s: new columns %s in table %s are added to bronze",
+            source.name, list(added), source.table,
+        )
+    return added
 
 
 def _connect(url: str):
@@ -142,7 +196,8 @@ def land_sql_source(source: Source, profile: Profile, now: datetime | None = Non
     url = source.connection.resolve_url(profile)
     dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
     bronze_path = profile.table_path("bronze", source.name)
-    after = decode_watermark((delta_io.latest_state(bronze_path) or {}).get("watermark"))
+    state = delta_io.latest_state(bronze_path) or {}
+    after = decode_watermark(state.get("watermark"))
     batch_id = new_batch_id(source.name, now)
     source_object = f"{dialect}:{source.table}"
     loaded_at = pa.scalar(now, pa.timestamp("us", tz="UTC"))
@@ -170,6 +225,8 @@ def land_sql_source(source: Source, profile: Profile, now: datetime | None = Non
         raise SourceReadError(f"cannot connect to source {source.name}: {error}") from error
     try:
         columns = _columns(connection, source.table)
+        column_types = source_column_types(connection, dialect, source.table)
+        new_columns = check_schema_drift(source, state.get("source_schema"), column_types)
         output_schema = pa.schema(
             [pa.field(name, pa.string()) for name in columns]
             + [field.with_nullable(True) for field in LOAD_METADATA]
@@ -192,7 +249,11 @@ def land_sql_source(source: Source, profile: Profile, now: datetime | None = Non
             mode="append",
             schema_mode="merge",
             commit_properties=delta_io.commit_properties(
-                {"batch_id": batch_id, "watermark": encode_watermark(upper)}
+                {
+                    "batch_id": batch_id,
+                    "watermark": encode_watermark(upper),
+                    "source_schema": column_types,
+                }
             ),
         )
     finally:
@@ -202,4 +263,4 @@ def land_sql_source(source: Source, profile: Profile, now: datetime | None = Non
         "source %s: landed %s rows in bronze batch %s (version %s, watermark %s)",
         source.name, landed["rows"], batch_id, version, upper,
     )
-    return BronzeResult(source.name, batch_id, landed["rows"], version, upper)
+    return BronzeResult(source.name, batch_id, landed["rows"], version, upper, new_columns)
