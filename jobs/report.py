@@ -41,11 +41,10 @@ def run(args: argparse.Namespace) -> int:
     profile = load_profile()
     out_dir = args.out or profile.var / "reports"
     try:
-        path = write_report(args.target, out_dir, profile)
+        write_report(args.target, out_dir, profile)
     except ReportDataError as error:
         logger.error("report of target %s failed: %s", args.target, error)
         return 1
-    logger.info("wrote report %s", path)
     return 0
 
 
@@ -58,12 +57,13 @@ def write_report(
 ) -> Path:
     """Write ``<out_dir>/<target>_<period start>.html`` and return its path.
 
+    When the settings ask for a PDF, the same report is also written with a .pdf suffix.
     ``profile`` defaults to the active profile and ``settings`` to ``conf/reports.yml``.
     Raises ReportDataError when the gold tables contain no forecast of ``target``.
     """
     from jobs.reporting.context import build_context
     from jobs.reporting.data import read_latest_run
-    from jobs.reporting.render import render_html
+    from jobs.reporting.render import render_html, write_pdf
     from jobs.reporting.settings import load_report_settings
     from jobs.settings import load_profile
 
@@ -74,11 +74,20 @@ def write_report(
     generated_at = generated_at or datetime.now(UTC)
 
     forecast_run = read_latest_run(profile, target, settings.model_for(target))
-    html = render_html(build_context(forecast_run, settings, generated_at))
+    context = build_context(forecast_run, settings, generated_at, profile.real_data)
+    html = render_html(context)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{target}_{forecast_run.period_start.isoformat()}.html"
     partial = path.with_suffix(".html.partial")
     partial.write_text(html, encoding="utf-8")
     os.replace(partial, path)
+    logger.info("wrote HTML report %s", path)
+
+    if settings.pdf:
+        pdf_path = path.with_suffix(".pdf")
+        partial = path.with_suffix(".pdf.partial")
+        write_pdf(render_html(context, for_pdf=True), partial)
+        os.replace(partial, pdf_path)
+        logger.info("wrote PDF report %s", pdf_path)
     return path

@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
+import geopandas as gpd
 import h3
+import pandas as pd
 import pyarrow as pa
 import pytest
+import shapely
 from deltalake import write_deltalake
+from weasyprint.urls import FatalURLFetchingError
 
 from jobs.report import write_report
-from jobs.reporting.data import ReportDataError
+from jobs.reporting.charts import Series, line_chart
+from jobs.reporting.context import load_messages, metric_label
+from jobs.reporting.data import ReportDataError, predicted_totals
+from jobs.reporting.districts import read_districts
+from jobs.reporting.formatting import Formatter
 from jobs.reporting.hexmap import Projection, colour_classes, colour_for
-from jobs.reporting.render import ExternalReferenceError
+from jobs.reporting.render import ExternalReferenceError, write_pdf
 from jobs.reporting.settings import (
-    MetricLabel,
+    DistrictLayer,
     ReportSettings,
     TargetReportSettings,
     load_report_settings,
@@ -49,15 +58,13 @@ CONTRIBUTIONS_RANK_1 = [
 
 SETTINGS = ReportSettings(
     language="en",
+    pdf=False,
     top_cells=3,
     interval_level=0.8,
     contributions_shown=3,
-    metrics=[
-        MetricLabel(name="pai_1pct", label="PAI 1%"),
-        MetricLabel(name="pai_5pct", label="PAI 5%"),
-        MetricLabel(name="pei_star_1pct", label="PEI* 1%"),
-        MetricLabel(name="pei_star_5pct", label="PEI* 5%"),
-    ],
+    metrics=["pai_1pct", "pai_5pct", "pei_star_1pct", "pei_star_5pct"],
+    trend_metrics=["pai_5pct"],
+    district_layers=[],
 )
 
 
@@ -395,12 +402,190 @@ def test_metric_order_configured_first():
         "coverage_80",
         "hit_rate_1pct",
     ]
-    assert SETTINGS.metric_label("pai_1pct") == "PAI 1%"
-    assert SETTINGS.metric_label("coverage_80") == "coverage_80"
 
 
 def test_reports_conf_loads():
     settings = load_report_settings()
     assert settings.language in ("en", "ru", "kk")
     assert settings.top_cells >= 1
-    assert settings.metric_label("pai_1pct") == "PAI 1%"
+    assert "pai_1pct" in settings.metrics
+
+
+def test_metric_label_from_name():
+    text = load_messages("en")
+    fmt = Formatter("en")
+    assert metric_label("pai_5pct", text, fmt) == "PAI 5%"
+    assert metric_label("pei_star_2p5pct", text, fmt) == "PEI* 2.5%"
+    assert metric_label("hit_rate_1pct", text, fmt) == "Hit rate 1%"
+    assert metric_label("coverage_80", text, fmt) == "coverage_80"
+
+
+def test_message_catalogues_same_keys():
+    english = set(load_messages("en"))
+    assert set(load_messages("ru")) == english
+    assert set(load_messages("kk")) == english
+
+
+def test_report_russian_locale(gold, tmp_path):
+    russian = SETTINGS.model_copy(update={"language": "ru"})
+    path = write_report(TARGET, tmp_path, gold, russian, GENERATED)
+    report = parse_report(path)
+    html = path.read_text(encoding="utf-8")
+    assert '<html lang="ru">' in html
+    assert "Прогноз криминальных угроз: street_crime" in html
+    # CLDR puts a narrow no-break space before "г." and a no-break space before "%" in ru.
+    assert "7 декабря 2026\u202fг." in html
+    assert report.tables["backtest-summary"] == [
+        ["Метод", "Фолдов", "PAI 1\xa0%", "PAI 5\xa0%", "PEI* 1\xa0%", "PEI* 5\xa0%"],
+        ["lightgbm", "2", "5,25", "2,50", "0,50", "0,75"],
+        ["naive_last", "2", "1,50", "1,30", "0,15", "0,40"],
+    ]
+    assert "Интервал 80\xa0%: 6,1 – 12,8" in report.polygons[0]["title"].splitlines()
+
+
+def test_report_kazakh_locale(gold, tmp_path):
+    kazakh = SETTINGS.model_copy(update={"language": "kk"})
+    path = write_report(TARGET, tmp_path, gold, kazakh, GENERATED)
+    report = parse_report(path)
+    html = path.read_text(encoding="utf-8")
+    assert "Қылмыстық қатер болжамы: street_crime" in html
+    lines = report.polygons[0]["title"].splitlines()
+    assert "Болжам: 9,4" in lines
+    assert "80% аралығы: 6,1 – 12,8" in lines
+    assert report.tables["backtest-summary"][1] == ["lightgbm", "2", "5,25", "2,50", "0,50", "0,75"]
+
+
+def test_report_pdf_written(gold, tmp_path):
+    with_pdf = SETTINGS.model_copy(update={"pdf": True})
+    path = write_report(TARGET, tmp_path, gold, with_pdf, GENERATED)
+    pdf = path.with_suffix(".pdf")
+    assert pdf.is_file()
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_pdf_rejects_resource_fetch(tmp_path):
+    html = '<html><body><img src="file:///etc/hostname"></body></html>'
+    with pytest.raises(FatalURLFetchingError, match="reports load no resources"):
+        write_pdf(html, tmp_path / "report.pdf")
+
+
+def test_report_trend_of_predicted_total(gold, tmp_path):
+    html = write_report(TARGET, tmp_path, gold, SETTINGS, GENERATED).read_text(encoding="utf-8")
+    # Next period: 9.4 + 7.0 + 3.2 + 16 cells x 0.5 = 27.6. Later period: 19 x 50 = 950.
+    assert "Predicted total, Dec 7: 27.6" in html
+    assert "Predicted total, Dec 14: 950.0" in html
+    assert "PAI 5% per backtest fold" in html
+    # lightgbm PAI 5% per fold: 2.00 then 3.00.
+    assert "lightgbm, Nov 9: 3.00" in html
+
+
+def test_predicted_totals_latest_run_per_period():
+    frame = pd.DataFrame(
+        {
+            "run_id": ["r1", "r1", "r1", "r2", "r2"],
+            "period_start": [
+                date(2026, 11, 2),
+                date(2026, 11, 9),
+                date(2026, 11, 9),
+                date(2026, 11, 9),
+                date(2026, 11, 16),
+            ],
+            "predicted": [1.0, 2.0, 3.0, 10.0, 20.0],
+            "created_at": [CREATED_OLD] * 3 + [CREATED_NEW] * 2,
+        }
+    )
+    totals = predicted_totals(frame)
+    assert list(totals["period_start"]) == [
+        date(2026, 11, 2),
+        date(2026, 11, 9),
+        date(2026, 11, 16),
+    ]
+    assert list(totals["predicted"]) == [1.0, 10.0, 20.0]
+    assert list(totals["run_id"]) == ["r1", "r2", "r2"]
+
+
+def test_line_chart_geometry():
+    # Plot frame: x 56..628 (572 wide), y 10..192 (182 high). The maximum 4 gives a tick
+    # step of 1 and a y axis of 0..4, so value 2 sits at 10 + 182 / 2 = 101.
+    chart = line_chart(
+        ["a", "b", "c"],
+        [Series("model", [2.0, 4.0, None], True), Series("baseline", [1.0, None, 3.0])],
+        lambda value, digits: f"{value:.{digits}f}",
+    )
+    assert [tick["label"] for tick in chart["y_ticks"]] == ["0", "1", "2", "3", "4"]
+    assert [tick["x"] for tick in chart["x_ticks"]] == ["56.0", "342.0", "628.0"]
+    assert chart["series"][0]["segments"] == ["56.0,101.0 342.0,10.0"]
+    assert chart["series"][0]["stroke_width"] == "2.5"
+    # The gap splits the baseline into two one-point segments: 1 -> y 146.5, 3 -> y 55.5.
+    assert chart["series"][1]["segments"] == ["56.0,146.5", "628.0,55.5"]
+    assert chart["series"][1]["markers"][1]["title"] == "baseline, c: 3.00"
+
+
+def write_district_file(path: Path, crs: str | None = "EPSG:2913") -> None:
+    """Write two districts as a shapefile: 510 around the study area, 999 in Houston."""
+    study = shapely.Polygon(
+        [(-122.70, 45.50), (-122.66, 45.50), (-122.66, 45.54), (-122.70, 45.54)]
+    )
+    houston = shapely.Polygon([(-95.40, 29.70), (-95.30, 29.70), (-95.30, 29.80)])
+    frame = gpd.GeoDataFrame(
+        {"DISTRICT": ["510", "999"]}, geometry=[study, houston], crs="EPSG:4326"
+    )
+    if crs is None:
+        # Writing without a CRS leaves out the .prj file, as in a shapefile that lost it.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            frame.set_crs(None, allow_override=True).to_file(path)
+    else:
+        frame.to_crs(crs).to_file(path)
+
+
+def test_report_draws_overlapping_districts(gold, tmp_path):
+    write_district_file(tmp_path / "districts.shp")
+    layer = DistrictLayer(path=str(tmp_path / "districts.shp"), name_field="DISTRICT")
+    with_districts = SETTINGS.model_copy(update={"district_layers": [layer]})
+    html = write_report(TARGET, tmp_path, gold, with_districts, GENERATED).read_text(
+        encoding="utf-8"
+    )
+    assert html.count('class="district"') == 1
+    assert "<title>District 510</title>" in html
+    assert "District 999" not in html
+    assert "Police district" in html
+
+
+def test_districts_without_crs_need_setting(tmp_path):
+    write_district_file(tmp_path / "districts.shp", crs=None)
+    bounds = (45.49, -122.71, 45.55, -122.65)
+    with pytest.raises(ValueError, match="declares no CRS"):
+        read_districts(tmp_path / "districts.shp", "DISTRICT", bounds)
+    districts = read_districts(tmp_path / "districts.shp", "DISTRICT", bounds, "EPSG:4326")
+    assert [district.name for district in districts] == ["510"]
+
+
+def test_districts_cut_to_bounds(tmp_path):
+    write_district_file(tmp_path / "districts.shp")
+    # The box covers the west half of district 510 only, so no point lies east of -122.68.
+    bounds = (45.49, -122.71, 45.55, -122.68)
+    [district] = read_districts(tmp_path / "districts.shp", "DISTRICT", bounds)
+    longitudes = [lng for line in district.lines for _, lng in line]
+    assert max(longitudes) <= -122.68 + 1e-9
+    assert min(longitudes) == pytest.approx(-122.70, abs=1e-6)
+
+
+def test_districts_missing_name_field(tmp_path):
+    write_district_file(tmp_path / "districts.shp")
+    with pytest.raises(KeyError, match="no column 'NAME'"):
+        read_districts(tmp_path / "districts.shp", "NAME", (45.0, -123.0, 46.0, -122.0))
+
+
+REAL_DISTRICTS = Path(load_profile("embedded").real_data) / "portland_police_districts.zip"
+
+
+@pytest.mark.skipif(not REAL_DISTRICTS.exists(), reason="real Portland districts not present")
+def test_real_portland_districts():
+    # The published file has 60 district polygons in EPSG:2913 covering Portland, Oregon.
+    districts = read_districts(REAL_DISTRICTS, "DISTRICT", (45.0, -123.5, 46.0, -122.0))
+    assert len(districts) == 60
+    points = [point for district in districts for line in district.lines for point in line]
+    assert all(45.3 < lat < 45.8 for lat, _ in points)
+    assert all(-123.0 < lng < -122.3 for _, lng in points)

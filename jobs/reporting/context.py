@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -9,16 +11,32 @@ from typing import TYPE_CHECKING, Any
 import h3
 import yaml
 
-from jobs.reporting.data import ForecastRun, parse_contributions
+from jobs.reporting.charts import Series, line_chart
+from jobs.reporting.data import ForecastRun, parse_contributions, to_date
+from jobs.reporting.districts import District, read_districts
 from jobs.reporting.formatting import Formatter
-from jobs.reporting.hexmap import Projection, cell_ring, colour_classes, colour_for
+from jobs.reporting.hexmap import (
+    COLOUR_RAMP,
+    Projection,
+    cell_ring,
+    colour_classes,
+    colour_for,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from jobs.reporting.settings import ReportSettings
 
+logger = logging.getLogger(__name__)
+
 MESSAGES_DIR = Path(__file__).resolve().parent / "messages"
+
+# Metric names written by the forecast job: pai_5pct, pei_star_2p5pct, hit_rate_1pct.
+_METRIC_NAME = re.compile(r"^(pai|pei_star|hit_rate)_(\d+(?:p\d+)?)pct$")
+
+# Hexagon fills dark enough to need a white rank label.
+_DARK_FILLS = set(COLOUR_RAMP[-2:])
 
 
 def load_messages(language: str) -> dict[str, str]:
@@ -29,10 +47,25 @@ def load_messages(language: str) -> dict[str, str]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
+def metric_label(name: str, text: dict[str, str], fmt: Formatter) -> str:
+    """Return the display label of a metric name such as ``pai_5pct`` ("PAI 5%")."""
+    match = _METRIC_NAME.match(name)
+    if not match:
+        return name
+    share = float(match.group(2).replace("p", ".")) / 100
+    return f"{text['metric_' + match.group(1)]} {fmt.percent(share)}"
+
+
 def build_context(
-    run: ForecastRun, settings: ReportSettings, generated_at: datetime
+    run: ForecastRun,
+    settings: ReportSettings,
+    generated_at: datetime,
+    real_data_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Return everything the report template shows, with numbers already formatted."""
+    """Return everything the report template shows, with numbers already formatted.
+
+    District layers are read relative to ``real_data_dir``. Without it no outlines are drawn.
+    """
     text = load_messages(settings.language)
     fmt = Formatter(settings.language)
     level = fmt.percent(settings.interval_level)
@@ -49,10 +82,27 @@ def build_context(
         "created_at": fmt.datetime_utc(run.created_at),
         "generated_at": fmt.datetime_utc(generated_at),
         "interval_heading": text["column_interval"].format(level=level),
-        "map": build_map(run.forecasts, top, settings, text, fmt),
+        "map": build_map(run.forecasts, top, settings, text, fmt, real_data_dir),
         "top_cells": build_top_cells(top, settings, fmt),
-        "backtest": build_backtest(run, settings, fmt),
+        "backtest": build_backtest(run, settings, text, fmt),
+        "trends": build_trends(run, settings, text, fmt),
     }
+
+
+def load_district_layers(
+    settings: ReportSettings, real_data_dir: Path, bounds: tuple[float, float, float, float]
+) -> list[District]:
+    """Read every configured district layer cut to ``bounds``, skipping absent files."""
+    districts: list[District] = []
+    for layer in settings.district_layers:
+        path = Path(layer.path)
+        if not path.is_absolute():
+            path = real_data_dir / path
+        if not path.exists():
+            logger.warning("district layer %s not found, drawing the map without it", path)
+            continue
+        districts.extend(read_districts(path, layer.name_field, bounds, layer.crs))
+    return districts
 
 
 def build_map(
@@ -61,22 +111,35 @@ def build_map(
     settings: ReportSettings,
     text: dict[str, str],
     fmt: Formatter,
+    real_data_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Project the study cells and colour the top cells by predicted count."""
+    """Project the study cells, district outlines and the top cells coloured by forecast."""
     study_rings = [cell_ring(cell) for cell in study["h3_cell"]]
     projection = Projection(point for ring in study_rings for point in ring)
     classes = colour_classes(list(top["predicted"]))
     level = fmt.percent(settings.interval_level)
 
+    districts = []
+    if real_data_dir is not None:
+        districts = [
+            {
+                "title": text["district_title"].format(name=district.name),
+                "path": projection.path_data(district.lines, closed=False),
+            }
+            for district in load_district_layers(settings, real_data_dir, projection.bounds)
+        ]
+
     hexagons = []
     for row in top.itertuples(index=False):
         label_x, label_y = projection.project(*h3.cell_to_latlng(row.h3_cell))
+        fill = colour_for(row.predicted, classes)
         hexagons.append(
             {
                 "cell": row.h3_cell,
                 "rank": row.risk_rank,
                 "points": projection.points_attribute(cell_ring(row.h3_cell)),
-                "fill": colour_for(row.predicted, classes),
+                "fill": fill,
+                "label_colour": "#ffffff" if fill in _DARK_FILLS else "#000000",
                 "label_x": f"{label_x:.1f}",
                 "label_y": f"{label_y:.1f}",
                 "title": hexagon_title(row, settings, text, fmt, level),
@@ -88,6 +151,7 @@ def build_map(
         "height": f"{projection.height:.0f}",
         "label": text["map_label"].format(count=len(hexagons)),
         "study_path": projection.path_data(study_rings),
+        "districts": districts,
         "hexagons": hexagons,
         "legend": [
             {
@@ -114,10 +178,10 @@ def hexagon_title(
         ),
     ]
     contributions = parse_contributions(row.top_contributions, row.h3_cell)
-    shown = contributions[: settings.contributions_shown]
-    if shown:
+    listed = contributions[: settings.contributions_shown]
+    if listed:
         lines.append(text["tooltip_contributions"])
-        lines.extend(f"  {item.feature} {fmt.signed(item.contribution)}" for item in shown)
+        lines.extend(f"  {item.feature} {fmt.signed(item.contribution)}" for item in listed)
     return "\n".join(lines)
 
 
@@ -147,7 +211,9 @@ def order_methods(methods: list[str], model: str) -> list[str]:
     return sorted(set(methods), key=lambda method: (method != model, method))
 
 
-def build_backtest(run: ForecastRun, settings: ReportSettings, fmt: Formatter) -> dict[str, Any]:
+def build_backtest(
+    run: ForecastRun, settings: ReportSettings, text: dict[str, str], fmt: Formatter
+) -> dict[str, Any]:
     """Average each method's metrics over the folds and lay out the per-fold values."""
     backtests = run.backtests
     if backtests.empty:
@@ -182,8 +248,60 @@ def build_backtest(run: ForecastRun, settings: ReportSettings, fmt: Formatter) -
         if (backtests["fold"].eq(fold) & backtests["method"].eq(method)).any()
     ]
     return {
-        "metrics": [settings.metric_label(metric) for metric in metrics],
+        "metrics": [metric_label(metric, text, fmt) for metric in metrics],
         "summary": summary,
         "folds": folds,
         "fold_count": int(backtests["fold"].nunique()),
     }
+
+
+def build_trends(
+    run: ForecastRun, settings: ReportSettings, text: dict[str, str], fmt: Formatter
+) -> list[dict[str, Any]]:
+    """Lay out the trend charts: predicted total per period, then each trend metric per fold."""
+    charts = []
+    history = run.history
+    if not history.empty:
+        charts.append(
+            {
+                "heading": text["trend_total_heading"],
+                "note": text["trend_total_note"],
+                "chart": line_chart(
+                    [fmt.short_date(to_date(value)) for value in history["period_start"]],
+                    [Series(text["trend_total_series"], list(history["predicted"]), True)],
+                    fmt.number,
+                    value_digits=1,
+                ),
+            }
+        )
+
+    backtests = run.backtests
+    if backtests.empty:
+        return charts
+    folds = backtests.groupby("fold")["period_start"].min().sort_index()
+    methods = order_methods(list(backtests["method"].unique()), run.model)
+    values = backtests.set_index(["fold", "method", "metric"])["value"]
+    for metric in settings.trend_metrics:
+        if metric not in set(backtests["metric"]):
+            continue
+        series = [
+            Series(
+                method,
+                [values.get((fold, method, metric)) for fold in folds.index],
+                method == run.model,
+            )
+            for method in methods
+        ]
+        label = metric_label(metric, text, fmt)
+        charts.append(
+            {
+                "heading": text["trend_metric_heading"].format(metric=label),
+                "note": "",
+                "chart": line_chart(
+                    [fmt.short_date(to_date(value)) for value in folds],
+                    series,
+                    fmt.number,
+                ),
+            }
+        )
+    return charts

@@ -41,6 +41,8 @@ class ForecastRun:
     forecasts: pd.DataFrame
     # Backtest rows of the run: one per fold, method and metric.
     backtests: pd.DataFrame
+    # Predicted total of ``model`` per period over all runs: period_start, predicted, run_id.
+    history: pd.DataFrame
 
 
 def read_delta(path: Path, target: str) -> pd.DataFrame:
@@ -76,6 +78,19 @@ def pick_model(run_rows: pd.DataFrame, run_id: str, configured: str | None) -> s
             "set targets.<target>.model in conf/reports.yml to pick one"
         )
     return models[0]
+
+
+def predicted_totals(forecasts: pd.DataFrame) -> pd.DataFrame:
+    """Sum predictions per run and period, keeping for each period the latest run."""
+    totals = forecasts.groupby(["run_id", "period_start"], as_index=False).agg(
+        predicted=("predicted", "sum"), created_at=("created_at", "max")
+    )
+    latest = totals.sort_values(["created_at", "run_id"]).drop_duplicates(
+        "period_start", keep="last"
+    )
+    return latest.sort_values("period_start").reset_index(drop=True)[
+        ["period_start", "predicted", "run_id"]
+    ]
 
 
 def read_latest_run(profile: Profile, target: str, model: str | None = None) -> ForecastRun:
@@ -128,6 +143,7 @@ def read_latest_run(profile: Profile, target: str, model: str | None = None) -> 
         period_start=to_date(period_start),
         forecasts=period_rows,
         backtests=backtests,
+        history=predicted_totals(forecasts[forecasts["model"] == model]),
     )
 
 

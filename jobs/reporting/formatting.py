@@ -6,7 +6,7 @@ import math
 from datetime import UTC, date, datetime
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal, format_percent
 
 # Shown in place of a missing or non-finite number.
@@ -33,10 +33,16 @@ class Formatter:
         return ("−" if value < 0 else "+") + text
 
     def percent(self, fraction: float) -> str:
-        return format_percent(fraction, locale=self.locale)
+        """Format a share as a percentage with up to two decimals, as 80% or 2.5%."""
+        pattern = self.locale.percent_formats[None].pattern.replace("#,##0", "#,##0.##", 1)
+        return format_percent(fraction, format=pattern, locale=self.locale)
 
     def date(self, value: date) -> str:
         return format_date(value, format="long", locale=self.locale)
+
+    def short_date(self, value: date) -> str:
+        """Format day and abbreviated month in the locale's order, as for chart axes."""
+        return format_skeleton("MMMd", value, locale=self.locale)
 
     def datetime_utc(self, value: datetime) -> str:
         """Format a moment as long date and 24-hour UTC time; a naive value is taken as UTC."""

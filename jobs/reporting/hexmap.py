@@ -46,6 +46,11 @@ class Projection:
         self.width = span_x * self.scale + 2 * margin
         self.height = span_y * self.scale + 2 * margin
 
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """Bounding box as (min_lat, min_lon, max_lat, max_lon)."""
+        return self.min_lat, self.min_lon, self.max_lat, self.max_lon
+
     def project(self, lat: float, lon: float) -> tuple[float, float]:
         x = self.margin + (lon - self.min_lon) * self.lon_factor * self.scale
         y = self.margin + (self.max_lat - lat) * self.scale
@@ -55,14 +60,17 @@ class Projection:
         """Return a ring as the ``points`` attribute of an SVG polygon."""
         return " ".join(f"{x:.1f},{y:.1f}" for x, y in (self.project(*p) for p in ring))
 
-    def path_data(self, rings: Iterable[Sequence[LatLng]]) -> str:
-        """Return rings as the ``d`` attribute of one SVG path, one closed subpath each."""
+    def path_data(self, lines: Iterable[Sequence[LatLng]], closed: bool = True) -> str:
+        """Return lines as the ``d`` attribute of one SVG path, one subpath each.
+
+        With ``closed`` each subpath ends with Z, as for cell rings.
+        """
         parts = []
-        for ring in rings:
-            coords = [self.project(*p) for p in ring]
+        for line in lines:
+            coords = [self.project(*p) for p in line]
             head = f"M{coords[0][0]:.1f},{coords[0][1]:.1f}"
             tail = "".join(f"L{x:.1f},{y:.1f}" for x, y in coords[1:])
-            parts.append(head + tail + "Z")
+            parts.append(head + tail + ("Z" if closed else ""))
         return "".join(parts)
 
 

@@ -12,11 +12,17 @@ from jobs.settings import CONF_DIR, ConfigError, read_yaml
 REPORTS_CONF = CONF_DIR / "reports.yml"
 
 
-class MetricLabel(BaseModel):
+class DistrictLayer(BaseModel):
+    """A shapefile of area outlines drawn under the hexagons where it overlaps the map."""
+
     model_config = ConfigDict(extra="forbid")
 
-    name: str
-    label: str
+    # Path relative to the profile's real data folder, or absolute. Zipped shapefiles work.
+    path: str
+    # Attribute shown as the name of each outline.
+    name_field: str
+    # CRS of the file when its .prj is missing, such as EPSG:2913.
+    crs: str | None = None
 
 
 class TargetReportSettings(BaseModel):
@@ -32,22 +38,18 @@ class ReportSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     language: Literal["en", "ru", "kk"] = "en"
+    pdf: bool = True
     top_cells: int = Field(default=20, ge=1)
     interval_level: float = Field(default=0.8, gt=0, lt=1)
     contributions_shown: int = Field(default=3, ge=0)
-    metrics: list[MetricLabel] = Field(default_factory=list)
+    metrics: list[str] = Field(default_factory=list)
+    trend_metrics: list[str] = Field(default_factory=list)
+    district_layers: list[DistrictLayer] = Field(default_factory=list)
     targets: dict[str, TargetReportSettings] = Field(default_factory=dict)
-
-    def metric_label(self, name: str) -> str:
-        """Return the configured label of a backtest metric, or its raw name."""
-        for metric in self.metrics:
-            if metric.name == name:
-                return metric.label
-        return name
 
     def order_metrics(self, names: list[str]) -> list[str]:
         """Sort metric names: configured ones in configured order, then the rest by name."""
-        configured = [metric.name for metric in self.metrics if metric.name in names]
+        configured = [metric for metric in self.metrics if metric in names]
         others = sorted(name for name in set(names) if name not in configured)
         return configured + others
 
