@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
@@ -20,7 +21,7 @@ from weasyprint.urls import FatalURLFetchingError
 
 from jobs.report import write_report
 from jobs.reporting.charts import Series, line_chart
-from jobs.reporting.context import load_messages, metric_label
+from jobs.reporting.context import load_messages, method_label, metric_label, order_methods
 from jobs.reporting.data import ReportDataError, predicted_totals
 from jobs.reporting.districts import read_districts
 from jobs.reporting.formatting import Formatter
@@ -131,29 +132,29 @@ def backtest_rows(run_id: str, values: dict[tuple[int, str, str], float]) -> lis
 
 
 # Hand-given backtest values of the new run. Means over the two folds (pct suffix left out):
-# lightgbm pai_1 (4.0 + 6.5) / 2 = 5.25, pai_5 (2.0 + 3.0) / 2 = 2.50,
+# model pai_1 (4.0 + 6.5) / 2 = 5.25, pai_5 (2.0 + 3.0) / 2 = 2.50,
 # pei_star_1 (0.40 + 0.60) / 2 = 0.50, pei_star_5 (0.70 + 0.80) / 2 = 0.75;
-# naive_last pai_1 (1.0 + 2.0) / 2 = 1.50, pai_5 (1.2 + 1.4) / 2 = 1.30,
+# baseline_last_week pai_1 (1.0 + 2.0) / 2 = 1.50, pai_5 (1.2 + 1.4) / 2 = 1.30,
 # pei_star_1 (0.10 + 0.20) / 2 = 0.15, pei_star_5 (0.30 + 0.50) / 2 = 0.40.
 NEW_BACKTESTS = {
-    (1, "lightgbm", "pai_1pct"): 4.0,
-    (1, "lightgbm", "pai_5pct"): 2.0,
-    (1, "lightgbm", "pei_star_1pct"): 0.40,
-    (1, "lightgbm", "pei_star_5pct"): 0.70,
-    (2, "lightgbm", "pai_1pct"): 6.5,
-    (2, "lightgbm", "pai_5pct"): 3.0,
-    (2, "lightgbm", "pei_star_1pct"): 0.60,
-    (2, "lightgbm", "pei_star_5pct"): 0.80,
-    (1, "naive_last", "pai_1pct"): 1.0,
-    (1, "naive_last", "pai_5pct"): 1.2,
-    (1, "naive_last", "pei_star_1pct"): 0.10,
-    (1, "naive_last", "pei_star_5pct"): 0.30,
-    (2, "naive_last", "pai_1pct"): 2.0,
-    (2, "naive_last", "pai_5pct"): 1.4,
-    (2, "naive_last", "pei_star_1pct"): 0.20,
-    (2, "naive_last", "pei_star_5pct"): 0.50,
+    (1, "model", "pai_1pct"): 4.0,
+    (1, "model", "pai_5pct"): 2.0,
+    (1, "model", "pei_star_1pct"): 0.40,
+    (1, "model", "pei_star_5pct"): 0.70,
+    (2, "model", "pai_1pct"): 6.5,
+    (2, "model", "pai_5pct"): 3.0,
+    (2, "model", "pei_star_1pct"): 0.60,
+    (2, "model", "pei_star_5pct"): 0.80,
+    (1, "baseline_last_week", "pai_1pct"): 1.0,
+    (1, "baseline_last_week", "pai_5pct"): 1.2,
+    (1, "baseline_last_week", "pei_star_1pct"): 0.10,
+    (1, "baseline_last_week", "pei_star_5pct"): 0.30,
+    (2, "baseline_last_week", "pai_1pct"): 2.0,
+    (2, "baseline_last_week", "pai_5pct"): 1.4,
+    (2, "baseline_last_week", "pei_star_1pct"): 0.20,
+    (2, "baseline_last_week", "pei_star_5pct"): 0.50,
 }
-OLD_BACKTESTS = {(1, "lightgbm", "pai_1pct"): 99.0, (1, "naive_last", "pai_1pct"): 77.0}
+OLD_BACKTESTS = {(1, "model", "pai_1pct"): 99.0, (1, "baseline_last_week", "pai_1pct"): 77.0}
 
 
 def write_gold(profile, forecasts: list[dict], backtests: list[dict]) -> None:
@@ -297,8 +298,8 @@ def test_report_backtest_means(gold, tmp_path):
     report = parse_report(write_report(TARGET, tmp_path, gold, SETTINGS, GENERATED))
     assert report.tables["backtest-summary"] == [
         ["Method", "Folds", "PAI 1%", "PAI 5%", "PEI* 1%", "PEI* 5%"],
-        ["lightgbm", "2", "5.25", "2.50", "0.50", "0.75"],
-        ["naive_last", "2", "1.50", "1.30", "0.15", "0.40"],
+        ["Model (lightgbm)", "2", "5.25", "2.50", "0.50", "0.75"],
+        ["Baseline: last week", "2", "1.50", "1.30", "0.15", "0.40"],
     ]
 
 
@@ -306,10 +307,10 @@ def test_report_backtest_per_fold(gold, tmp_path):
     report = parse_report(write_report(TARGET, tmp_path, gold, SETTINGS, GENERATED))
     assert report.tables["backtest-folds"] == [
         ["Fold", "Period starts", "Method", "PAI 1%", "PAI 5%", "PEI* 1%", "PEI* 5%"],
-        ["1", "November 2, 2026", "lightgbm", "4.00", "2.00", "0.40", "0.70"],
-        ["1", "November 2, 2026", "naive_last", "1.00", "1.20", "0.10", "0.30"],
-        ["2", "November 9, 2026", "lightgbm", "6.50", "3.00", "0.60", "0.80"],
-        ["2", "November 9, 2026", "naive_last", "2.00", "1.40", "0.20", "0.50"],
+        ["1", "November 2, 2026", "Model (lightgbm)", "4.00", "2.00", "0.40", "0.70"],
+        ["1", "November 2, 2026", "Baseline: last week", "1.00", "1.20", "0.10", "0.30"],
+        ["2", "November 9, 2026", "Model (lightgbm)", "6.50", "3.00", "0.60", "0.80"],
+        ["2", "November 9, 2026", "Baseline: last week", "2.00", "1.40", "0.20", "0.50"],
     ]
 
 
@@ -417,7 +418,40 @@ def test_metric_label_from_name():
     assert metric_label("pai_5pct", text, fmt) == "PAI 5%"
     assert metric_label("pei_star_2p5pct", text, fmt) == "PEI* 2.5%"
     assert metric_label("hit_rate_1pct", text, fmt) == "Hit rate 1%"
+    assert metric_label("interval_coverage_80", text, fmt) == "80% interval coverage"
+    assert metric_label("mae", text, fmt) == "MAE"
+    assert metric_label("actual_total", text, fmt) == "Actual incidents"
     assert metric_label("coverage_80", text, fmt) == "coverage_80"
+
+
+def test_methods_model_first():
+    methods = ["baseline_long_run_mean", "model", "baseline_last_week"]
+    assert order_methods(methods, "lightgbm") == [
+        "model",
+        "baseline_last_week",
+        "baseline_long_run_mean",
+    ]
+    # A run that names the model's rows by the model itself sorts the same way.
+    assert order_methods(["baseline_last_week", "lightgbm"], "lightgbm") == [
+        "lightgbm",
+        "baseline_last_week",
+    ]
+    text = load_messages("en")
+    assert method_label("model", "lightgbm", text) == "Model (lightgbm)"
+    assert method_label("baseline_ewm_0_8", "lightgbm", text) == (
+        "Baseline: exponential mean, alpha 0.8"
+    )
+    assert method_label("seasonal_naive", "lightgbm", text) == "seasonal_naive"
+
+
+def test_report_model_rows_bold(gold, tmp_path):
+    html = write_report(TARGET, tmp_path, gold, SETTINGS, GENERATED).read_text(encoding="utf-8")
+    bold_rows = re.findall(r'<tr class="model">\s*<td[^>]*>([^<]*)</td>\s*<td[^>]*>([^<]*)', html)
+    assert bold_rows == [
+        ("Model (lightgbm)", "2"),
+        ("1", "November 2, 2026"),
+        ("2", "November 9, 2026"),
+    ]
 
 
 def test_message_catalogues_same_keys():
@@ -437,8 +471,8 @@ def test_report_russian_locale(gold, tmp_path):
     assert "7 декабря 2026\u202fг." in html
     assert report.tables["backtest-summary"] == [
         ["Метод", "Фолдов", "PAI 1\xa0%", "PAI 5\xa0%", "PEI* 1\xa0%", "PEI* 5\xa0%"],
-        ["lightgbm", "2", "5,25", "2,50", "0,50", "0,75"],
-        ["naive_last", "2", "1,50", "1,30", "0,15", "0,40"],
+        ["Модель (lightgbm)", "2", "5,25", "2,50", "0,50", "0,75"],
+        ["Базовый: прошлая неделя", "2", "1,50", "1,30", "0,15", "0,40"],
     ]
     assert "Интервал 80\xa0%: 6,1 – 12,8" in report.polygons[0]["title"].splitlines()
 
@@ -452,7 +486,14 @@ def test_report_kazakh_locale(gold, tmp_path):
     lines = report.polygons[0]["title"].splitlines()
     assert "Болжам: 9,4" in lines
     assert "80% аралығы: 6,1 – 12,8" in lines
-    assert report.tables["backtest-summary"][1] == ["lightgbm", "2", "5,25", "2,50", "0,50", "0,75"]
+    assert report.tables["backtest-summary"][1] == [
+        "Модель (lightgbm)",
+        "2",
+        "5,25",
+        "2,50",
+        "0,50",
+        "0,75",
+    ]
 
 
 def test_report_pdf_written(gold, tmp_path):
@@ -476,8 +517,8 @@ def test_report_trend_of_predicted_total(gold, tmp_path):
     assert "Predicted total, Dec 7: 27.6" in html
     assert "Predicted total, Dec 14: 950.0" in html
     assert "PAI 5% per backtest fold" in html
-    # lightgbm PAI 5% per fold: 2.00 then 3.00.
-    assert "lightgbm, Nov 9: 3.00" in html
+    # The model's PAI 5% per fold: 2.00 then 3.00.
+    assert "Model (lightgbm), Nov 9: 3.00" in html
 
 
 def test_predicted_totals_latest_run_per_period():

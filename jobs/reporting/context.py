@@ -22,6 +22,7 @@ from jobs.reporting.hexmap import (
     colour_classes,
     colour_for,
 )
+from models.backtest import MODEL_METHOD
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,8 +33,10 @@ logger = logging.getLogger(__name__)
 
 MESSAGES_DIR = Path(__file__).resolve().parent / "messages"
 
-# Metric names written by the forecast job: pai_5pct, pei_star_2p5pct, hit_rate_1pct.
-_METRIC_NAME = re.compile(r"^(pai|pei_star|hit_rate)_(\d+(?:p\d+)?)pct$")
+# Metric names written by the forecast job: pai_5pct, pei_star_2p5pct, hit_rate_1pct,
+# and interval_coverage_80 for the share of actual counts inside the 80% interval.
+_SHARE_METRIC = re.compile(r"^(pai|pei_star|hit_rate)_(\d+(?:p\d+)?)pct$")
+_COVERAGE_METRIC = re.compile(r"^interval_coverage_(\d+(?:\.\d+)?)$")
 
 # Hexagon fills dark enough to need a white rank label.
 _DARK_FILLS = set(COLOUR_RAMP[-2:])
@@ -48,12 +51,31 @@ def load_messages(language: str) -> dict[str, str]:
 
 
 def metric_label(name: str, text: dict[str, str], fmt: Formatter) -> str:
-    """Return the display label of a metric name such as ``pai_5pct`` ("PAI 5%")."""
-    match = _METRIC_NAME.match(name)
-    if not match:
-        return name
-    share = float(match.group(2).replace("p", ".")) / 100
-    return f"{text['metric_' + match.group(1)]} {fmt.percent(share)}"
+    """Return the display label of a metric name such as ``pai_5pct`` ("PAI 5%").
+
+    Names without a label in the text catalogue are returned unchanged.
+    """
+    share_match = _SHARE_METRIC.match(name)
+    if share_match:
+        share = float(share_match.group(2).replace("p", ".")) / 100
+        return f"{text['metric_' + share_match.group(1)]} {fmt.percent(share)}"
+    coverage_match = _COVERAGE_METRIC.match(name)
+    if coverage_match:
+        level = fmt.percent(float(coverage_match.group(1)) / 100)
+        return text["metric_interval_coverage"].format(level=level)
+    return text.get(f"metric_{name}", name)
+
+
+def is_model_method(method: str, model: str) -> bool:
+    """Tell whether a backtest method is the forecast model rather than a baseline."""
+    return method in (MODEL_METHOD, model)
+
+
+def method_label(method: str, model: str, text: dict[str, str]) -> str:
+    """Return the display name of a backtest method, naming the model behind ``model``."""
+    if method == MODEL_METHOD:
+        return text["method_model"].format(model=model)
+    return text.get(f"method_{method}", method)
 
 
 def build_context(
@@ -208,7 +230,7 @@ def build_top_cells(
 
 def order_methods(methods: list[str], model: str) -> list[str]:
     """Put the forecast model first, then the baselines by name."""
-    return sorted(set(methods), key=lambda method: (method != model, method))
+    return sorted(set(methods), key=lambda method: (not is_model_method(method, model), method))
 
 
 def build_backtest(
@@ -228,8 +250,8 @@ def build_backtest(
 
     summary = [
         {
-            "method": method,
-            "is_model": method == run.model,
+            "method": method_label(method, run.model, text),
+            "is_model": is_model_method(method, run.model),
             "folds": int(fold_counts[method]),
             "values": [fmt.number(means.get((method, metric))) for metric in metrics],
         }
@@ -239,8 +261,8 @@ def build_backtest(
         {
             "fold": int(fold),
             "period": fmt.date(fold_starts[fold]),
-            "method": method,
-            "is_model": method == run.model,
+            "method": method_label(method, run.model, text),
+            "is_model": is_model_method(method, run.model),
             "values": [fmt.number(values.get((fold, method, metric))) for metric in metrics],
         }
         for fold in sorted(fold_starts.index)
@@ -286,9 +308,9 @@ def build_trends(
             continue
         series = [
             Series(
-                method,
+                method_label(method, run.model, text),
                 [values.get((fold, method, metric)) for fold in folds.index],
-                method == run.model,
+                is_model_method(method, run.model),
             )
             for method in methods
         ]
