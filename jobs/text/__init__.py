@@ -1,0 +1,1 @@
+"""Text jobs: citizen appeals triage and media monitoring in Kazakh and Russian."""
