@@ -547,7 +547,7 @@ def test_predicted_totals_latest_run_per_period():
 
 
 def test_line_chart_geometry():
-    # Plot frame: x 56..628 (572 wide), y 10..192 (182 high). The maximum 4 gives a tick
+    # Plot frame: x 56..616 (560 wide), y 10..192 (182 high). The maximum 4 gives a tick
     # step of 1 and a y axis of 0..4, so value 2 sits at 10 + 182 / 2 = 101.
     chart = line_chart(
         ["a", "b", "c"],
@@ -555,11 +555,11 @@ def test_line_chart_geometry():
         lambda value, digits: f"{value:.{digits}f}",
     )
     assert [tick["label"] for tick in chart["y_ticks"]] == ["0", "1", "2", "3", "4"]
-    assert [tick["x"] for tick in chart["x_ticks"]] == ["56.0", "342.0", "628.0"]
-    assert chart["series"][0]["segments"] == ["56.0,101.0 342.0,10.0"]
+    assert [tick["x"] for tick in chart["x_ticks"]] == ["56.0", "336.0", "616.0"]
+    assert chart["series"][0]["segments"] == ["56.0,101.0 336.0,10.0"]
     assert chart["series"][0]["stroke_width"] == "2.5"
     # The gap splits the baseline into two one-point segments: 1 -> y 146.5, 3 -> y 55.5.
-    assert chart["series"][1]["segments"] == ["56.0,146.5", "628.0,55.5"]
+    assert chart["series"][1]["segments"] == ["56.0,146.5", "616.0,55.5"]
     assert chart["series"][1]["markers"][1]["title"] == "baseline, c: 3.00"
 
 
@@ -630,3 +630,24 @@ def test_real_portland_districts():
     points = [point for district in districts for line in district.lines for point in line]
     assert all(45.3 < lat < 45.8 for lat, _ in points)
     assert all(-123.0 < lng < -122.3 for _, lng in points)
+
+
+def test_report_fold_metrics_subset(gold, tmp_path):
+    pai_only = SETTINGS.model_copy(update={"fold_metrics": ["pai_5pct", "pai_1pct"]})
+    report = parse_report(write_report(TARGET, tmp_path, gold, pai_only, GENERATED))
+    # Configured metric order (pai_1pct first) wins over the fold_metrics order.
+    assert report.tables["backtest-folds"][0] == [
+        "Fold",
+        "Period starts",
+        "Method",
+        "PAI 1%",
+        "PAI 5%",
+    ]
+    assert report.tables["backtest-folds"][1] == [
+        "1",
+        "November 2, 2026",
+        "Model (lightgbm)",
+        "4.00",
+        "2.00",
+    ]
+    assert len(report.tables["backtest-summary"][0]) == 6

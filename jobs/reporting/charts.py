@@ -60,7 +60,7 @@ def line_chart(
     SVG size, the plot frame, tick positions with labels and, per series, the polyline
     segments between gaps and the markers with their tooltips.
     """
-    left, right, top, bottom = 56.0, 12.0, 10.0, 28.0
+    left, right, top, bottom = 56.0, 24.0, 10.0, 28.0
     plot_width = width - left - right
     plot_height = height - top - bottom
     present = [v for s in series for v in s.values if not is_missing(v)]

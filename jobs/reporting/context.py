@@ -239,9 +239,10 @@ def build_backtest(
     """Average each method's metrics over the folds and lay out the per-fold values."""
     backtests = run.backtests
     if backtests.empty:
-        return {"metrics": [], "summary": [], "folds": [], "fold_count": 0}
+        return {"metrics": [], "fold_metrics": [], "summary": [], "folds": [], "fold_count": 0}
 
     metrics = settings.order_metrics(list(backtests["metric"].unique()))
+    fold_metrics = [metric for metric in metrics if metric in settings.fold_metrics] or metrics
     methods = order_methods(list(backtests["method"].unique()), run.model)
     means = backtests.groupby(["method", "metric"])["value"].mean()
     fold_counts = backtests.groupby("method")["fold"].nunique()
@@ -263,7 +264,7 @@ def build_backtest(
             "period": fmt.date(fold_starts[fold]),
             "method": method_label(method, run.model, text),
             "is_model": is_model_method(method, run.model),
-            "values": [fmt.number(values.get((fold, method, metric))) for metric in metrics],
+            "values": [fmt.number(values.get((fold, method, metric))) for metric in fold_metrics],
         }
         for fold in sorted(fold_starts.index)
         for method in methods
@@ -271,6 +272,7 @@ def build_backtest(
     ]
     return {
         "metrics": [metric_label(metric, text, fmt) for metric in metrics],
+        "fold_metrics": [metric_label(metric, text, fmt) for metric in fold_metrics],
         "summary": summary,
         "folds": folds,
         "fold_count": int(backtests["fold"].nunique()),

@@ -43,6 +43,8 @@ class ReportSettings(BaseModel):
     interval_level: float = Field(default=0.8, gt=0, lt=1)
     contributions_shown: int = Field(default=3, ge=0)
     metrics: list[str] = Field(default_factory=list)
+    # Metrics of the per-fold table. When none of them is in the backtests, all are shown.
+    fold_metrics: list[str] = Field(default_factory=list)
     trend_metrics: list[str] = Field(default_factory=list)
     district_layers: list[DistrictLayer] = Field(default_factory=list)
     targets: dict[str, TargetReportSettings] = Field(default_factory=dict)
