@@ -156,9 +156,12 @@ def write_admin_offences(world: w.World, out: Path) -> tuple[dict, list[PlantedR
         above = rng.random(size) < planted_rates.penalty_above_maximum
         late = rng.random(size) < planted_rates.decision_after_limitation
         penalty[above] = max_fine[article[above]] + rng.integers(1, 21, int(above.sum()))
-        delay_days[late] = settings.limitation_days + rng.integers(1, 61, int(late.sum()))
-        duplicate = np.flatnonzero(rng.random(size) < planted_rates.duplicate_penalty)
-        # Duplicates: a second decision for the same event and offender, days after the first.
+        delay_days[late] = settings.limitation_days + rng.integers(2, 61, int(late.sum()))
+        # Duplicates: a second decision for the same event and offender, days after the
+        # first, drawn among rows without another planted violation so each row has one kind.
+        duplicate = np.flatnonzero(
+            (rng.random(size) < planted_rates.duplicate_penalty) & ~above & ~late
+        )
         rows = np.concatenate([np.arange(size), duplicate])
         extra_days = np.concatenate([np.zeros(size, np.int64), rng.integers(1, 10, len(duplicate))])
         count = len(rows)

@@ -145,11 +145,11 @@ def weather_multiplier(weather: Weather, effects: dict[str, float]) -> np.ndarra
 
 
 def hour_text_table(calendar: Calendar) -> np.ndarray:
-    """'YYYY-MM-DD HH:' for every hour of the period and 40 days after, as an object array.
+    """'YYYY-MM-DD HH:' for every hour of the period and 200 days after, as an object array.
 
     The extra days cover registration and update times that fall after the period.
     """
-    hours = np.datetime64(calendar.start, "h") + np.arange(calendar.hours + 24 * 40)
+    hours = np.datetime64(calendar.start, "h") + np.arange(calendar.hours + 24 * 200)
     text = np.datetime_as_string(hours, unit="h")
     return np.array([value.replace("T", " ") + ":" for value in text.tolist()], dtype=object)
 
