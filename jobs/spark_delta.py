@@ -266,13 +266,7 @@ def delta_source_class() -> type:
             _commit_actions(self.plan, actions)
 
         def abort(self, messages: list[DeltaCommitMessage | None]) -> None:
-            removed = 0
-            for message in messages:
-                if message is None:
-                    continue
-                for action in message.actions:
-                    _remove_file(os.path.join(_table_location(self.path), action["path"]))
-                    removed += 1
+            removed = _delete_written_files(self.plan, messages)
             logger.warning(
                 "Aborted write to Delta table %s; deleted %d written files", self.path, removed
             )
@@ -322,6 +316,8 @@ class _WritePlan:
     # "create" a new table, commit a "transaction" on it, or "replace" its metadata.
     commit_kind: str
     configuration: dict[str, str | None]
+    # Part of every file name this write creates, so abort() can find all of them.
+    write_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 def _plan_write(
@@ -569,6 +565,7 @@ class _PartitionedParquetFiles:
         self.writers: dict[tuple, Any] = {}
         self.files: dict[tuple, dict[str, Any]] = {}
         self.task_id = _task_partition_id()
+        self.write_id = plan.write_id
 
     def write(self, batch: pa.RecordBatch) -> None:
         import pyarrow as pa
@@ -596,7 +593,7 @@ class _PartitionedParquetFiles:
         self.files[key]["stats"].update(table)
 
     def _relative_path(self, key: tuple) -> str:
-        name = f"part-{self.task_id:05d}-{uuid.uuid4()}-c000.snappy.parquet"
+        name = f"part-{self.task_id:05d}-{self.write_id}-{uuid.uuid4().hex[:12]}.snappy.parquet"
         parts = [
             f"{column}={_partition_dir_value(value)}"
             for column, value in zip(self.partition_by, key, strict=True)
@@ -633,6 +630,27 @@ class _PartitionedParquetFiles:
                 pass
         for info in self.files.values():
             _remove_file(info["local"])
+
+
+def _delete_written_files(plan: _WritePlan, messages: list[Any]) -> int:
+    """Delete the files of a failed write and return how many were deleted.
+
+    The commit messages list the files of finished tasks. Tasks whose message Spark dropped
+    after the job failed are found by the write id in their file names.
+    """
+    root = Path(plan.path)
+    paths = {
+        root / action["path"]
+        for message in messages
+        if message is not None
+        for action in message.actions
+    }
+    paths.update(root.rglob(f"part-*-{plan.write_id}-*.parquet"))
+    for path in paths:
+        _remove_file(str(path))
+    # NOTE: a task killed while it writes can still leave a file after this; no Delta log
+    # entry refers to it, and VACUUM removes it.
+    return len(paths)
 
 
 def _check_not_null(table: pa.Table, schema: pa.Schema) -> None:
