@@ -6,6 +6,7 @@ import logging
 from dataclasses import asdict
 
 from jobs.ingest.bronze import land_sql_source
+from jobs.ingest.lock import source_lock
 from jobs.ingest.silver import load_silver
 from jobs.settings import load_profile
 from jobs.sources import get_source
@@ -18,17 +19,18 @@ def ingest_source(name: str, stage: str = "all") -> dict:
     profile = load_profile()
     source = get_source(name)
     result: dict = {"source": name}
-    if stage in ("bronze", "all"):
-        if source.kind != "sql":
-            raise NotImplementedError(f"source {name}: kind {source.kind!r} has no bronze loader")
-        bronze = land_sql_source(source, profile)
-        result["bronze"] = asdict(bronze)
-    if stage in ("silver", "all"):
-        batches = load_silver(source, profile)
-        result["silver"] = [
-            {key: value for key, value in asdict(batch).items() if key != "processed_at"}
-            for batch in batches
-        ]
+    with source_lock(profile.lake / "_locks", name):
+        if stage in ("bronze", "all"):
+            if source.kind != "sql":
+                raise NotImplementedError(f"source {name}: kind {source.kind!r} has no loader")
+            bronze = land_sql_source(source, profile)
+            result["bronze"] = asdict(bronze)
+        if stage in ("silver", "all"):
+            batches = load_silver(source, profile)
+            result["silver"] = [
+                {key: value for key, value in asdict(batch).items() if key != "processed_at"}
+                for batch in batches
+            ]
     return result
 
 

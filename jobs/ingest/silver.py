@@ -8,6 +8,7 @@ are idempotent, so a rerun after a crash neither loses nor duplicates a row.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
@@ -21,6 +22,9 @@ from jobs.sources import Source
 logger = logging.getLogger(__name__)
 
 STATE_TABLE = "silver_batches"
+
+# Bronze rows standardised and merged at a time; bounds the memory of one batch.
+CHUNK_ROWS = int(os.environ.get("BOLJAM_SILVER_CHUNK_ROWS", "500000"))
 
 
 class ReconciliationError(RuntimeError):
@@ -115,12 +119,27 @@ def _known_hashes(silver_path) -> dict[str, str]:
     return dict(zip(table["_row_hash"].to_pylist(), table["incident_id"].to_pylist(), strict=True))
 
 
-def _read_bronze_batch(bronze_path, batch_id: str):
+def _bronze_chunks(bronze_path, batch_id: str):
+    """Yield the rows of one bronze batch as pandas frames of at most CHUNK_ROWS rows."""
+    import pyarrow as pa
     import pyarrow.dataset as ds
     from deltalake import DeltaTable
 
     dataset = DeltaTable(str(bronze_path)).to_pyarrow_dataset()
-    return dataset.to_table(filter=ds.field("_batch_id") == batch_id).to_pandas()
+    pending, size = [], 0
+    batches = dataset.to_batches(
+        filter=ds.field("_batch_id") == batch_id, batch_size=min(CHUNK_ROWS, 131_072)
+    )
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        size += batch.num_rows
+        if size >= CHUNK_ROWS:
+            yield pa.Table.from_batches(pending).to_pandas()
+            pending, size = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending).to_pandas()
 
 
 def _to_arrow(frame, schema):
@@ -131,9 +150,14 @@ def _to_arrow(frame, schema):
 
 def _merge_silver(silver_path, table) -> tuple[int, int, int]:
     """Merge rows by incident_id; a changed row hash replaces the older version."""
-    from deltalake import DeltaTable
+    from deltalake import DeltaTable, write_deltalake
 
     delta_io.ensure_table(silver_path, table.schema)
+    target = DeltaTable(str(silver_path))
+    if not target.file_uris():
+        # An empty table cannot match any key, so an append gives the merge's result.
+        write_deltalake(str(silver_path), table, mode="append")
+        return table.num_rows, 0, DeltaTable(str(silver_path)).version()
     metrics = (
         DeltaTable(str(silver_path))
         .merge(table, predicate="t.incident_id = s.incident_id", source_alias="s", target_alias="t")
@@ -189,38 +213,43 @@ def load_silver(source: Source, profile: Profile) -> list[BatchCounts]:
     key = load_key() if source.personal_data else None
     results = []
     for batch_id in pending:
-        frame = _read_bronze_batch(bronze_path, batch_id)
-        loaded_at = frame["_loaded_at"].iloc[0].to_pydatetime() if len(frame) else datetime.now(UTC)
-        result = standardise(
-            frame,
-            source,
-            batch_id,
-            loaded_at,
-            known_hashes=_known_hashes(silver_path),
-            pseudonym_key=key,
-        )
-        silver_table = _to_arrow(result.silver, silver_schema(source))
-        inserted, updated, version = _merge_silver(silver_path, silver_table)
-        _merge_rejects(rejects_path, _to_arrow(result.rejects, REJECTS))
+        totals = {"rows_read": 0, "inserted": 0, "updated": 0, "duplicates": 0, "rejected": 0}
+        reasons: dict[str, int] = {}
+        version = delta_io.table_version(silver_path) or 0
+        hashes = _known_hashes(silver_path) if source.duplicate_content == "reject" else {}
+        for frame in _bronze_chunks(bronze_path, batch_id):
+            loaded_at = frame["_loaded_at"].iloc[0].to_pydatetime()
+            result = standardise(
+                frame, source, batch_id, loaded_at, known_hashes=hashes, pseudonym_key=key
+            )
+            inserted, updated, version = _merge_silver(
+                silver_path, _to_arrow(result.silver, silver_schema(source))
+            )
+            _merge_rejects(rejects_path, _to_arrow(result.rejects, REJECTS))
+            if source.duplicate_content == "reject":
+                kept = result.silver
+                hashes.update(zip(kept["_row_hash"], kept["incident_id"], strict=True))
+            totals["rows_read"] += len(frame)
+            totals["inserted"] += inserted
+            totals["updated"] += updated
+            totals["duplicates"] += len(result.silver) - inserted - updated
+            totals["rejected"] += len(result.rejects)
+            for reason, count in result.rejects["reason_code"].value_counts().items():
+                reasons[reason] = reasons.get(reason, 0) + int(count)
         counts = BatchCounts(
             source=source.name,
             batch_id=batch_id,
-            rows_read=len(frame),
-            inserted=inserted,
-            updated=updated,
-            duplicates=len(result.silver) - inserted - updated,
-            rejected=len(result.rejects),
             silver_version=version,
             processed_at=datetime.now(UTC),
+            **totals,
         )
         counts.check()
         _record_batch(profile, counts)
-        reasons = result.rejects["reason_code"].value_counts().to_dict()
         logger.info(
             "source %s batch %s: read %s = inserted %s + updated %s + duplicates %s + "
             "rejected %s %s (silver version %s)",
-            source.name, batch_id, counts.rows_read, inserted, updated, counts.duplicates,
-            counts.rejected, reasons, version,
+            source.name, batch_id, counts.rows_read, counts.inserted, counts.updated,
+            counts.duplicates, counts.rejected, reasons, version,
         )
         results.append(counts)
     if not pending:
