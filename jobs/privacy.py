@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 
 KEY_ENV = "BOLJAM_PSEUDONYM_KEY"
 
@@ -34,3 +35,57 @@ def pseudonymise(value: str | None, key: bytes, field: str) -> str | None:
         return None
     digest = hmac.new(key, f"{field}\x1f{value}".encode(), hashlib.sha256).hexdigest()
     return f"ps_{digest[:32]}"
+
+
+def normalise_phone(value: str | None) -> str | None:
+    """Return a Kazakhstan or Russian number in E.164 (+7 and 10 digits), or None if invalid.
+
+    Accepts the international form (+7 ...), the domestic trunk prefix 8 and bare 10-digit
+    numbers, with any spaces, brackets or dashes.
+    """
+    if value is None:
+        return None
+    digits = re.sub(r"\D", "", str(value))
+    if len(digits) == 11 and digits[0] in "78":
+        return "+7" + digits[1:]
+    if len(digits) == 10 and digits[0] in "67":
+        return "+7" + digits
+    return None
+
+
+def is_valid_iin(value: str | None) -> bool:
+    """Check an IIN: 12 digits whose last one is the check digit of the first 11.
+
+    The check digit is the weighted sum of the first 11 digits modulo 11 with weights
+    1..11; when that gives 10, the weights 3..11, 1, 2 are used instead, and a second 10
+    means no valid IIN has those first digits.
+    """
+    if value is None or len(value) != 12 or not value.isdigit():
+        return False
+    digits = [int(c) for c in value]
+    for weights in (range(1, 12), [3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2]):
+        check = sum(d * w for d, w in zip(digits[:11], weights, strict=True)) % 11
+        if check != 10:
+            return check == digits[11]
+    return False
+
+
+def protect(value: str | None, treatment: str, key: bytes, field: str) -> tuple[str | None, str]:
+    """Apply a personal-data treatment; return the protected value and a flag ('' if clean).
+
+    Treatments: ``pseudonymise`` (any text), ``iin`` (validated, then pseudonymised),
+    ``phone`` (normalised to E.164, then pseudonymised), ``drop``. An invalid IIN or phone
+    is still pseudonymised, never kept in clear, and flagged.
+    """
+    if value is None or treatment == "drop":
+        return None, ""
+    if treatment == "iin":
+        digits = str(value).strip()
+        flag = "" if is_valid_iin(digits) else f"invalid_iin:{field}"
+        return pseudonymise(digits, key, field), flag
+    if treatment == "phone":
+        phone = normalise_phone(value)
+        if phone is None:
+            return pseudonymise(str(value).strip(), key, field), f"invalid_phone:{field}"
+        return pseudonymise(phone, key, field), ""
+    return pseudonymise(str(value), key, field), ""

@@ -106,7 +106,10 @@ class Source(BaseModel):
     coordinates: CoordinateSpec
     area: AreaSpec
     category: CategorySpec
-    personal_data: dict[str, Literal["pseudonymise", "drop"]] = Field(default_factory=dict)
+    # Column -> treatment: pseudonymise (names, addresses), iin, phone, drop.
+    personal_data: dict[str, Literal["pseudonymise", "iin", "phone", "drop"]] = Field(
+        default_factory=dict
+    )
     keep_columns: list[str] = Field(default_factory=list)
     # reject: a row whose content equals another key's row goes to rejects as
     # duplicate_content. keep: such rows are distinct events (calls from one block on one day).
@@ -151,7 +154,8 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
                 for item in error.errors()
             )
             raise ConfigError(f"{path}: source {name!r} is invalid: {problems}") from error
-        if sources[name].kind == "sql" and (not sources[name].connection or not sources[name].table):
+        entry = sources[name]
+        if entry.kind == "sql" and (not entry.connection or not entry.table):
             raise ConfigError(
                 f"{path}: source {name!r} is of kind sql: set 'connection' and 'table'"
             )

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from jobs.geo import latlng_to_cells, to_wgs84
-from jobs.privacy import pseudonymise
+from jobs.privacy import protect
 from jobs.schemas import H3_RESOLUTIONS
 from jobs.sources import Source
 
@@ -144,8 +144,8 @@ def _raw_records(frame, columns, source: Source, key: bytes | None) -> list[str]
     out = []
     for row in records.to_dict(orient="records"):
         for field, treatment in source.personal_data.items():
-            if field in row and row[field] is not None:
-                row[field] = None if treatment == "drop" else pseudonymise(row[field], key, field)
+            if field in row:
+                row[field] = protect(row[field], treatment, key, field)[0]
         out.append(json.dumps(row, ensure_ascii=False, sort_keys=True))
     return out
 
@@ -245,11 +245,19 @@ def standardise(
     for column in source.keep_columns:
         values = kept[column].astype(object).where(kept[column].notna(), None)
         treatment = source.personal_data.get(column)
-        if treatment == "pseudonymise":
-            values = values.map(lambda v, c=column: pseudonymise(v, pseudonym_key, c))
-        elif treatment == "drop":
+        if treatment == "drop":
             continue
-        silver[column] = values.to_numpy()
+        if treatment:
+            protected = [protect(v, treatment, pseudonym_key, column) for v in values]
+            values = [value for value, _ in protected]
+            column_flags = [flag for _, flag in protected]
+            if any(column_flags):
+                flags = silver["quality_flags"]
+                silver["quality_flags"] = [
+                    ";".join(part for part in (old, new) if part)
+                    for old, new in zip(flags, column_flags, strict=True)
+                ]
+        silver[column] = values if treatment else values.to_numpy()
     return Standardised(
         silver=silver.reset_index(drop=True), rejects=rejects.reset_index(drop=True)
     )
