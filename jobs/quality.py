@@ -39,6 +39,17 @@ def build_expectations(source: Source, now: datetime | None = None) -> list:
     import great_expectations as gx
 
     now = now or datetime.now(UTC)
+    if source.record_type == "record":
+        expectations = [
+            gx.expectations.ExpectTableRowCountToBeBetween(min_value=MIN_ROWS),
+            gx.expectations.ExpectColumnValuesToNotBeNull(column="record_id"),
+            gx.expectations.ExpectColumnValuesToBeUnique(column="record_id"),
+        ]
+        if source.relative_dates:
+            expectations.append(
+                gx.expectations.ExpectColumnValuesToNotBeNull(column=source.relative_dates.output)
+            )
+        return expectations
     area = source.area
     categories = sorted(set(source.category.mapping.values()))
     return [
@@ -104,7 +115,9 @@ def validate_frame(frame, source: Source, profile: Profile) -> QualityResult:
                         "expectation": config.type,
                         "column": config.kwargs.get("column"),
                         "unexpected_count": item.result.get("unexpected_count"),
-                        "sample": [str(v) for v in item.result.get("partial_unexpected_list") or []],
+                        "sample": [
+                            str(v) for v in item.result.get("partial_unexpected_list") or []
+                        ],
                         "observed": str(item.result.get("observed_value")),
                     }
                 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -85,8 +86,23 @@ class CategorySpec(BaseModel):
         return mapping
 
 
+class RelativeDateSpec(BaseModel):
+    """Dates written relative to the crawl ("Сегодня", "Вчера") or as "01 декабря 2025"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: str
+    output: str
+    # Crawl date of files whose name carries no YYYY-MM-DD date.
+    crawl_date: date | None = None
+
+
 class Source(BaseModel):
-    """One agency database table or dump feed and how to standardise it."""
+    """One agency database table or dump feed and how to standardise it.
+
+    record_type ``incident`` sources become silver incident tables (time, place, category
+    required); ``record`` sources, such as appeals or headlines, keep their columns as text.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -95,17 +111,26 @@ class Source(BaseModel):
     description: str
     owner: str = "data-engineering"
     schedule: str = "@daily"
+    record_type: Literal["incident", "record"] = "incident"
     connection: Connection | None = None
     table: str | None = None
+    # files: sub-folder of the landing folder, glob pattern, format and text encoding.
+    landing: str | None = None
+    pattern: str = "*"
+    format: Literal["csv", "jsonl", "parquet", "shapefile", "text"] = "csv"
+    encoding: Literal["auto", "utf-8", "cp1251"] = "auto"
+    delimiter: str = ","
+    required_columns: list[str] = Field(default_factory=list)
+    relative_dates: RelativeDateSpec | None = None
     primary_key: str
     watermark: str | None = None
-    city: str
-    timezone: str
-    timestamp: TimestampSpec
+    city: str | None = None
+    timezone: str = "UTC"
+    timestamp: TimestampSpec | None = None
     local_hour_column: str | None = None
-    coordinates: CoordinateSpec
-    area: AreaSpec
-    category: CategorySpec
+    coordinates: CoordinateSpec | None = None
+    area: AreaSpec | None = None
+    category: CategorySpec | None = None
     # Column -> treatment: pseudonymise (names, addresses), iin, phone, drop.
     personal_data: dict[str, Literal["pseudonymise", "iin", "phone", "drop"]] = Field(
         default_factory=dict
@@ -159,6 +184,21 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
             raise ConfigError(
                 f"{path}: source {name!r} is of kind sql: set 'connection' and 'table'"
             )
+        if entry.kind == "files" and not entry.landing:
+            raise ConfigError(
+                f"{path}: source {name!r} is of kind files: set 'landing' to its sub-folder"
+            )
+        if entry.record_type == "incident":
+            missing = [
+                field
+                for field in ("city", "timestamp", "coordinates", "area", "category")
+                if getattr(entry, field) is None
+            ]
+            if missing:
+                raise ConfigError(
+                    f"{path}: source {name!r} is an incident source: set {', '.join(missing)}"
+                    " (or set record_type: record)"
+                )
     return Catalogue(sources=sources)
 
 

@@ -6,6 +6,7 @@ import logging
 from dataclasses import asdict
 
 from jobs.ingest.bronze import land_sql_source
+from jobs.ingest.files import land_file_source
 from jobs.ingest.lock import source_lock
 from jobs.ingest.silver import load_silver
 from jobs.settings import load_profile
@@ -21,10 +22,14 @@ def ingest_source(name: str, stage: str = "all") -> dict:
     result: dict = {"source": name}
     with source_lock(profile.lake / "_locks", name):
         if stage in ("bronze", "all"):
-            if source.kind != "sql":
-                raise NotImplementedError(f"source {name}: kind {source.kind!r} has no loader")
-            bronze = land_sql_source(source, profile)
-            result["bronze"] = asdict(bronze)
+            if source.kind == "files":
+                landed = land_file_source(source, profile)
+                result["bronze"] = {
+                    "rows": sum(item.rows for item in landed),
+                    "files": [asdict(item) for item in landed],
+                }
+            else:
+                result["bronze"] = asdict(land_sql_source(source, profile))
         if stage in ("silver", "all"):
             batches = load_silver(source, profile)
             result["silver"] = [

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from jobs import delta_io
+from jobs.ingest.records import record_schema, standardise_records
 from jobs.ingest.standardise import standardise
 from jobs.privacy import load_key
 from jobs.schemas import REJECTS, SILVER_INCIDENT_COMMON
@@ -148,8 +149,8 @@ def _to_arrow(frame, schema):
     return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
 
 
-def _merge_silver(silver_path, table) -> tuple[int, int, int]:
-    """Merge rows by incident_id; a changed row hash replaces the older version."""
+def _merge_silver(silver_path, table, key: str = "incident_id") -> tuple[int, int, int]:
+    """Merge rows by ``key``; a changed row hash replaces the older version."""
     from deltalake import DeltaTable, write_deltalake
 
     delta_io.ensure_table(silver_path, table.schema)
@@ -160,7 +161,7 @@ def _merge_silver(silver_path, table) -> tuple[int, int, int]:
         return table.num_rows, 0, DeltaTable(str(silver_path)).version()
     metrics = (
         DeltaTable(str(silver_path))
-        .merge(table, predicate="t.incident_id = s.incident_id", source_alias="s", target_alias="t")
+        .merge(table, predicate=f"t.{key} = s.{key}", source_alias="s", target_alias="t")
         .when_matched_update_all(predicate="t._row_hash <> s._row_hash")
         .when_not_matched_insert_all()
         .execute()
@@ -219,16 +220,21 @@ def load_silver(source: Source, profile: Profile) -> list[BatchCounts]:
         hashes = _known_hashes(silver_path) if source.duplicate_content == "reject" else {}
         for frame in _bronze_chunks(bronze_path, batch_id):
             loaded_at = frame["_loaded_at"].iloc[0].to_pydatetime()
-            result = standardise(
-                frame, source, batch_id, loaded_at, known_hashes=hashes, pseudonym_key=key
-            )
+            if source.record_type == "record":
+                result = standardise_records(frame, source, batch_id, loaded_at)
+                schema, key_column = record_schema(result.silver, source), "record_id"
+            else:
+                result = standardise(
+                    frame, source, batch_id, loaded_at, known_hashes=hashes, pseudonym_key=key
+                )
+                schema, key_column = silver_schema(source), "incident_id"
             inserted, updated, version = _merge_silver(
-                silver_path, _to_arrow(result.silver, silver_schema(source))
+                silver_path, _to_arrow(result.silver, schema), key_column
             )
             _merge_rejects(rejects_path, _to_arrow(result.rejects, REJECTS))
             if source.duplicate_content == "reject":
                 kept = result.silver
-                hashes.update(zip(kept["_row_hash"], kept["incident_id"], strict=True))
+                hashes.update(zip(kept["_row_hash"], kept[key_column], strict=True))
             totals["rows_read"] += len(frame)
             totals["inserted"] += inserted
             totals["updated"] += updated
