@@ -191,6 +191,7 @@ class ReportParser(HTMLParser):
         super().__init__()
         self.polygons: list[dict] = []
         self.tables: dict[str, list[list[str]]] = {}
+        self._in_polygon = False
         self._in_polygon_title = False
         self._table_id: str | None = None
         self._cell: list[str] | None = None
@@ -199,7 +200,8 @@ class ReportParser(HTMLParser):
         attributes = dict(attrs)
         if tag == "polygon":
             self.polygons.append({**attributes, "title": ""})
-        elif tag == "title" and self.polygons and "title" in self.polygons[-1]:
+            self._in_polygon = True
+        elif tag == "title" and self._in_polygon:
             self._in_polygon_title = True
         elif tag == "table":
             self._table_id = attributes.get("id", f"table-{len(self.tables)}")
@@ -210,7 +212,9 @@ class ReportParser(HTMLParser):
             self._cell = []
 
     def handle_endtag(self, tag):
-        if tag == "title":
+        if tag == "polygon":
+            self._in_polygon = False
+        elif tag == "title":
             self._in_polygon_title = False
         elif tag in ("td", "th") and self._cell is not None:
             self.tables[self._table_id][-1].append("".join(self._cell).strip())
@@ -651,3 +655,24 @@ def test_report_fold_metrics_subset(gold, tmp_path):
         "2.00",
     ]
     assert len(report.tables["backtest-summary"][0]) == 6
+
+
+def test_report_rank_labels_on_large_hexagons(gold, tmp_path):
+    html = write_report(TARGET, tmp_path, gold, SETTINGS, GENERATED).read_text(encoding="utf-8")
+    assert html.count('<text class="rank"') == len(TOP_CELLS)
+    assert 'class="halo"' not in html
+
+
+def test_report_halos_on_small_hexagons(profile, tmp_path):
+    # A study cell 85 km east widens the map so much that hexagons shrink below label size.
+    far_cell = h3.latlng_to_cell(45.52, -121.6, 8)
+    rows = forecast_rows(NEW_RUN)
+    rows.append(
+        forecast_row(NEW_RUN, "lightgbm", NEXT_PERIOD, far_cell, 0.1, 0.0, 1.0, 20, [], CREATED_NEW)
+    )
+    write_gold(profile, rows, backtest_rows(NEW_RUN, NEW_BACKTESTS))
+    report = parse_report(write_report(TARGET, tmp_path, profile, SETTINGS, GENERATED))
+    html = (tmp_path / "street_crime_2026-12-07.html").read_text(encoding="utf-8")
+    assert html.count('<circle class="halo"') == len(TOP_CELLS)
+    assert '<text class="rank"' not in html
+    assert len(report.polygons) == len(TOP_CELLS)

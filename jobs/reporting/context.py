@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +38,9 @@ MESSAGES_DIR = Path(__file__).resolve().parent / "messages"
 # and interval_coverage_80 for the share of actual counts inside the 80% interval.
 _SHARE_METRIC = re.compile(r"^(pai|pei_star|hit_rate)_(\d+(?:p\d+)?)pct$")
 _COVERAGE_METRIC = re.compile(r"^interval_coverage_(\d+(?:\.\d+)?)$")
+
+# Smallest hexagon circumradius, in SVG units, that holds a legible rank number.
+MIN_LABEL_RADIUS = 7.0
 
 # Hexagon fills dark enough to need a white rank label.
 _DARK_FILLS = set(COLOUR_RAMP[-2:])
@@ -152,23 +156,33 @@ def build_map(
         ]
 
     hexagons = []
+    radius = 0.0
     for row in top.itertuples(index=False):
-        label_x, label_y = projection.project(*h3.cell_to_latlng(row.h3_cell))
+        centre_x, centre_y = projection.project(*h3.cell_to_latlng(row.h3_cell))
+        ring = cell_ring(row.h3_cell)
+        corner_x, corner_y = projection.project(*ring[0])
+        radius = max(radius, math.hypot(corner_x - centre_x, corner_y - centre_y))
         fill = colour_for(row.predicted, classes)
         hexagons.append(
             {
                 "cell": row.h3_cell,
                 "rank": row.risk_rank,
-                "points": projection.points_attribute(cell_ring(row.h3_cell)),
+                "points": projection.points_attribute(ring),
                 "fill": fill,
                 "label_colour": "#ffffff" if fill in _DARK_FILLS else "#000000",
-                "label_x": f"{label_x:.1f}",
-                "label_y": f"{label_y:.1f}",
+                "x": f"{centre_x:.1f}",
+                "y": f"{centre_y:.1f}",
                 "title": hexagon_title(row, settings, text, fmt, level),
             }
         )
 
+    # Rank numbers fit inside hexagons drawn at least MIN_LABEL_RADIUS units wide. Smaller
+    # hexagons, as on a city-wide map, get a ring around them so that they stay visible.
+    show_labels = radius >= MIN_LABEL_RADIUS
     return {
+        "show_labels": show_labels,
+        "label_size": f"{min(9.0, radius * 0.9):.1f}",
+        "halo_radius": f"{max(radius * 2, 6.0):.1f}",
         "width": f"{projection.width:.0f}",
         "height": f"{projection.height:.0f}",
         "label": text["map_label"].format(count=len(hexagons)),
