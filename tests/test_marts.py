@@ -125,12 +125,12 @@ def _edinburgh_rows() -> list[dict]:
         )  # fmt: skip
 
     extra = {
-        "no_vehicle": 2,
-        "no_casualt": 1,
-        "road_type": "6",
-        "speed_limi": 30,
-        "light_cond": "1",
-        "weather": "1",
+        "no_vehicle": "2",
+        "no_casualt": "1",
+        "road_type": "Roundabout",
+        "speed_limi": "30",
+        "light_cond": "Daylight",
+        "weather": "Fine (without high winds)",
         "acc_type": "3",
     }
     return [{**row("e1", 6), **extra}, {**row("e2", 8), **extra}]
@@ -174,6 +174,7 @@ def built_marts(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("marts")
     silver = root / "lake" / "silver"
+    # Silver stores every source-specific column as text (see silver_schema in jobs/ingest).
     text = pa.string()
     _write_table(
         silver / "houston_crime",
@@ -192,13 +193,16 @@ def built_marts(tmp_path_factory) -> Path:
         silver / "edinburgh_accidents",
         _edinburgh_rows(),
         [
-            pa.field("no_vehicle", pa.int64()),
-            pa.field("no_casualt", pa.int64()),
-            pa.field("road_type", text),
-            pa.field("speed_limi", pa.int64()),
-            pa.field("light_cond", text),
-            pa.field("weather", text),
-            pa.field("acc_type", text),
+            pa.field(name, text)
+            for name in (
+                "no_vehicle",
+                "no_casualt",
+                "road_type",
+                "speed_limi",
+                "light_cond",
+                "weather",
+                "acc_type",
+            )
         ],
     )
     _write_rejects(silver / "rejects")

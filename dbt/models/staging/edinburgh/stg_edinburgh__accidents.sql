@@ -10,10 +10,10 @@ renamed as (
 
     select
         {{ silver_incident_columns() }},
-        no_vehicle as vehicle_count,
-        no_casualt as casualty_count,
+        cast(no_vehicle as integer) as vehicle_count,
+        cast(no_casualt as integer) as casualty_count,
         road_type,
-        speed_limi as speed_limit,
+        cast(speed_limi as integer) as speed_limit_mph,
         light_cond as light_conditions,
         weather,
         acc_type as accident_type
