@@ -183,7 +183,7 @@ def write_admin_offences(world: w.World, out: Path) -> tuple[dict, list[PlantedR
             ]
         )
         lat, lon = w.points_in_cells(rng, world.grid, cell)
-        who = offender[rows]
+        offender_rows = offender[rows]
         db.insert(
             "offences",
             {
@@ -196,9 +196,9 @@ def write_admin_offences(world: w.World, out: Path) -> tuple[dict, list[PlantedR
                 "updated_at": _text(
                     world, decision_hour + rng.integers(1, 72, count), second, region
                 ),
-                "offender_iin": world.persons.iins[who].tolist(),
-                "offender_name": world.persons.names[who].tolist(),
-                "offender_birth_date": world.persons.birth_date_text[who].tolist(),
+                "offender_iin": world.persons.iins[offender_rows].tolist(),
+                "offender_name": world.persons.names[offender_rows].tolist(),
+                "offender_birth_date": world.persons.birth_date_text[offender_rows].tolist(),
                 "region_code": _regions(world, region),
                 "city": _city(world, cell),
                 "lat": lat.tolist(),

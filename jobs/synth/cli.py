@@ -8,7 +8,7 @@ Output folder layout::
     truth/                   expected counts per H3 cell and week, fraud incidents, planted items
     manifest.json            row counts, expected totals and the SHA-256 of every file
 
-The writers run in two groups of processes (``--jobs``); each group builds the same world
+The writers run in two groups of processes (``--jobs``). Each group builds the same world
 from the seed and regenerates the events it needs, so the files do not depend on the
 number of processes.
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-# Writer groups balanced by rows: the registry holds about 0.8 row per incident, the
+# Writer groups balanced by rows: the registry gets about 0.8 row per incident, the
 # second group about 0.9.
 GROUPS = (
     ("crime_registry", "probation", "precursors", "truth"),

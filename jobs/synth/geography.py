@@ -5,8 +5,8 @@ Places and region centres come from the gazetteer files ``kz_places.csv.gz`` and
 reform created Abai (from East Kazakhstan, centre Semey), Zhetisu (from Almaty region,
 centre Taldykorgan) and Ulytau (from Karaganda region, centre Zhezkazgan), and Shymkent
 became a city of republican significance. Here a place of a split region goes to the new
-region when it is closer to the new centre than to the old one; the real boundaries
-follow districts, so a few places near the line may sit in the other region.
+region when it is closer to the new centre than to the old one. The real boundaries
+follow districts, so a few places near the line may be in the other region.
 """
 
 from __future__ import annotations
@@ -277,7 +277,7 @@ class RoadPoints:
 
 
 def _polyline(rng, lat_a, lon_a, lat_b, lon_b, bends: int) -> list[tuple[float, float]]:
-    """A line from A to B through `bends` points pushed sideways by up to 5% of its length."""
+    """Draw a line from A to B through `bends` points pushed sideways by up to 5% of its length."""
     points = [(lat_a, lon_a)]
     length = float(haversine_m(lat_a, lon_a, lat_b, lon_b))
     for step in range(1, bends + 1):

@@ -3,8 +3,8 @@
 An IIN (individual identification number) has 12 digits: the birth date as YYMMDD, a digit
 for century and sex (3/4 for men/women born 1900-1999, 5/6 for 2000-2099), four serial
 digits and a check digit. The check digit is the weighted sum of the first 11 digits
-modulo 11 with weights 1..11; when that gives 10 the sum is taken again with weights
-3..11, 1, 2, and when that also gives 10 the number is not valid and must not be issued.
+modulo 11 with weights 1..11. When that gives 10, the sum is taken again with weights
+3..11, 1, 2. When that also gives 10, the number is not valid and is never issued.
 A BIN (business identification number) uses the same check digit.
 """
 

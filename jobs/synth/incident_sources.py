@@ -8,7 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from jobs.synth import world as w
-from jobs.synth.processes import CrimeProcess, FraudModel, background_week, road_week
+from jobs.synth.processes import (
+    CrimeProcess,
+    FraudBatch,
+    FraudModel,
+    background_week,
+    road_week,
+)
 from jobs.synth.sqlite_out import Database, metadata_rows
 from jobs.synth.temporal import day_weights, hour_probabilities
 
@@ -19,6 +25,7 @@ CASE_STATUSES = np.array(
 )
 CASE_STATUS_PROBABILITY = [0.5, 0.25, 0.15, 0.1]
 FRAUD_ARTICLE = "190"
+HOUSE_NUMBERS = np.array([str(number) for number in range(200)], dtype=object)
 # Free-text descriptions in Russian, as the feeds' analysts write them.
 SCHEME_DESCRIPTIONS = {
     "fake_bank_security_call": (
@@ -153,15 +160,71 @@ def _regions(world: w.World, region_index: np.ndarray) -> list[str]:
     return np.array(world.region_codes, dtype=object)[region_index].tolist()
 
 
+class FraudTruthWriter:
+    """Stream truth/fraud_incidents.parquet: every fraud incident with its id in each source.
+
+    Bank report and operator signal ids count the reported incidents in generation order,
+    which is the order in which write_fraud_feeds inserts them.
+    """
+
+    def __init__(self, world: w.World, model: FraudModel, path: Path):
+        self.world = world
+        self.schemes = np.array(model.schemes, dtype=object)
+        self.path = path
+        self.writer = None
+        self.next_fraud, self.next_bank, self.next_operator = 1, 1, 1
+
+    def _ids(self, reported: np.ndarray, first: int) -> list:
+        ids = np.full(len(reported), None, dtype=object)
+        ids[reported] = np.arange(first, first + int(reported.sum()))
+        return ids.tolist()
+
+    def write(self, week: int, fraud: FraudBatch, erdr_of_fraud: np.ndarray) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        world, count = self.world, len(fraud.region)
+        table = pa.table(
+            {
+                "fraud_id": pa.array(np.arange(self.next_fraud, self.next_fraud + count)),
+                "week": pa.array(np.full(count, week), pa.int32()),
+                "occurred_at": pa.array(
+                    _text(world, fraud.events.hour, fraud.events.second, fraud.region)
+                ),
+                "region_code": pa.array(_regions(world, fraud.region)),
+                "h3_r8": pa.array(world.grid.cells[fraud.events.cell].tolist()),
+                "scheme": pa.array(self.schemes[fraud.scheme].tolist()),
+                "is_emerging": pa.array(fraud.is_emerging),
+                "registered": pa.array(fraud.registered),
+                "erdr_no": pa.array(erdr_of_fraud.tolist(), pa.string()),
+                "bank_report_id": pa.array(
+                    self._ids(fraud.bank_reported, self.next_bank), pa.int64()
+                ),
+                "operator_signal_id": pa.array(
+                    self._ids(fraud.operator_reported, self.next_operator), pa.int64()
+                ),
+                "loss_kzt": pa.array(fraud.loss_kzt),
+            }
+        )
+        self.next_fraud += count
+        self.next_bank += int(fraud.bank_reported.sum())
+        self.next_operator += int(fraud.operator_reported.sum())
+        if self.writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        self.writer.write_table(table)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 def write_crime_registry(world: w.World, out: Path) -> dict:
     """Write crime_registry.sqlite and the truth about fraud incidents and their registration.
 
     Every crime event becomes a case; a fraud incident becomes a case unless the region's
     planted registration gap left it unregistered.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     from jobs.synth.geography import REGIONS_2022
 
     db = _open(world, out, "crime_registry", REGISTRY_DDL)
@@ -181,10 +244,8 @@ def write_crime_registry(world: w.World, out: Path) -> dict:
         [crime_settings.types[n].article for n in world.crime.names] + [FRAUD_ARTICLE], dtype=object
     )
     low, high = crime_settings.registration_delay_hours
-    truth_path = out / "truth" / "fraud_incidents.parquet"
-    truth_path.parent.mkdir(parents=True, exist_ok=True)
-    truth_writer = None
-    next_case, next_fraud, next_bank, next_operator = 1, 1, 1, 1
+    fraud_truth = FraudTruthWriter(world, fraud_model, out / "truth" / "fraud_incidents.parquet")
+    next_case = 1
     fraud_kind = len(world.crime.names)
     for week in range(world.weeks):
         crimes = crime_process.week(week)
@@ -217,15 +278,9 @@ def write_crime_registry(world: w.World, out: Path) -> dict:
         all_lat = np.concatenate([lat, fraud_lat[registered]])[order]
         all_lon = np.concatenate([lon, fraud_lon[registered]])[order]
         registered_hour = hour + delay
-        erdr = [
-            f"{text[2:4]}{r + 10:02d}{c:011d}"
-            for text, r, c in zip(
-                world.hour_text[registered_hour].tolist(),
-                region.tolist(),
-                case_id.tolist(),
-                strict=True,
-            )
-        ]
+        # ERDR number: two-digit year of registration, region number, case id (15 digits).
+        year = world.hour_year[registered_hour] % 100
+        erdr = list(map(str, ((year * 100 + region + 10) * 10**11 + case_id).tolist()))
         houses = rng.integers(1, 200, size)
         db.insert(
             "criminal_cases",
@@ -241,67 +296,25 @@ def write_crime_registry(world: w.World, out: Path) -> dict:
                 ),
                 "region_code": _regions(world, region),
                 "city": _city(world, cell),
-                "address": [
-                    f"{prefix}{house}"
-                    for prefix, house in zip(
-                        world.cell_address_prefix[cell].tolist(), houses.tolist(), strict=True
-                    )
-                ],
+                "address": (world.cell_address_prefix[cell] + HOUSE_NUMBERS[houses]).tolist(),
                 "lat": all_lat.tolist(),
                 "lon": all_lon.tolist(),
                 "victim_iin": world.persons.iins[victim].tolist(),
                 "victim_name": world.persons.names[victim].tolist(),
-                "damage_kzt": [None if np.isnan(v) else v for v in damage.tolist()],
+                "damage_kzt": np.where(np.isnan(damage), None, damage).tolist(),
                 "status": CASE_STATUSES[
                     rng.choice(4, size=size, p=CASE_STATUS_PROBABILITY)
                 ].tolist(),
             },
         )
 
-        # Truth: one row per fraud incident, with the ids it has in each source.
-        count = len(fraud.region)
-        erdr_of_fraud = np.full(count, None, dtype=object)
+        erdr_of_fraud = np.full(len(fraud.region), None, dtype=object)
         is_fraud_row = fraud_position >= 0
-        erdr_array = np.array(erdr, dtype=object)
-        erdr_of_fraud[registered[fraud_position[is_fraud_row]]] = erdr_array[is_fraud_row]
-        bank_ids = np.full(count, -1)
-        bank_ids[fraud.bank_reported] = np.arange(next_bank, next_bank + fraud.bank_reported.sum())
-        operator_ids = np.full(count, -1)
-        operator_ids[fraud.operator_reported] = np.arange(
-            next_operator, next_operator + fraud.operator_reported.sum()
-        )
-        next_bank += int(fraud.bank_reported.sum())
-        next_operator += int(fraud.operator_reported.sum())
-        table = pa.table(
-            {
-                "fraud_id": pa.array(np.arange(next_fraud, next_fraud + count), pa.int64()),
-                "week": pa.array(np.full(count, week), pa.int32()),
-                "occurred_at": pa.array(
-                    _text(world, fraud.events.hour, fraud.events.second, fraud.region)
-                ),
-                "region_code": pa.array(_regions(world, fraud.region)),
-                "h3_r8": pa.array(world.grid.cells[fraud.events.cell].tolist()),
-                "scheme": pa.array(
-                    np.array(fraud_model.schemes, dtype=object)[fraud.scheme].tolist()
-                ),
-                "is_emerging": pa.array(fraud.is_emerging),
-                "registered": pa.array(fraud.registered),
-                "erdr_no": pa.array(erdr_of_fraud.tolist(), pa.string()),
-                "bank_report_id": pa.array(
-                    np.where(bank_ids > 0, bank_ids, None).tolist(), pa.int64()
-                ),
-                "operator_signal_id": pa.array(
-                    np.where(operator_ids > 0, operator_ids, None).tolist(), pa.int64()
-                ),
-                "loss_kzt": pa.array(fraud.loss_kzt),
-            }
-        )
-        next_fraud += count
-        if truth_writer is None:
-            truth_writer = pq.ParquetWriter(truth_path, table.schema, compression="zstd")
-        truth_writer.write_table(table)
-    if truth_writer is not None:
-        truth_writer.close()
+        erdr_of_fraud[registered[fraud_position[is_fraud_row]]] = np.array(erdr, dtype=object)[
+            is_fraud_row
+        ]
+        fraud_truth.write(week, fraud, erdr_of_fraud)
+    fraud_truth.close()
     return {"crime_registry": db.close()}
 
 
@@ -440,8 +453,8 @@ def write_road_police(world: w.World, out: Path) -> dict:
 def write_fraud_feeds(world: w.World, out: Path) -> dict:
     """Write bank_fraud.sqlite and operator_fraud.sqlite from the same fraud incidents.
 
-    Both feeds label the emerging scheme "other", as sources do before a scheme has a name;
-    only its description text tells it apart.
+    Both feeds label the emerging scheme "other", as sources do before a scheme has a name.
+    Only its description text distinguishes it.
     """
     model = FraudModel(world)
     bank = _open(world, out, "bank_fraud", BANK_DDL)

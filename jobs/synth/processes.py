@@ -1,8 +1,8 @@
 """Weekly batches of the point processes: crime, fraud, road accidents, 112 calls.
 
 Each function draws one week from its own random stream, so the writers of different
-agency databases can regenerate the same events independently (crime events feed both the
-crime registry and the 112 calls, fraud incidents feed the registry and both fraud feeds).
+agency databases can regenerate the same events independently. Crime events feed both the
+crime registry and the 112 calls, and fraud incidents feed the registry and both feeds.
 """
 
 from __future__ import annotations

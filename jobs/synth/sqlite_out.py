@@ -1,13 +1,14 @@
 """Deterministic SQLite output: fixed settings, fixed insertion order, VACUUM at the end.
 
 Two runs that insert the same rows in the same order with the same SQLite library give
-byte-identical files: the settings below fix the page size and encoding, nothing stores
+byte-identical files. The settings below fix the page size and encoding, nothing stores
 the time of the run, and VACUUM rewrites the file in a canonical layout.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from itertools import islice
 from pathlib import Path
@@ -41,6 +42,26 @@ def metadata_rows(world, database: str) -> list[tuple[str, str]]:
     ]
 
 
+# A column declared "name TYPE NOT NULL UNIQUE" inside a CREATE TABLE statement.
+_UNIQUE_COLUMN = re.compile(r"^\s*(\w+) \w+ NOT NULL UNIQUE", re.MULTILINE)
+_TABLE_NAME = re.compile(r"CREATE TABLE (\w+)")
+
+
+def split_unique(statement: str) -> tuple[str, list[str]]:
+    """Move UNIQUE column constraints out of a CREATE TABLE into CREATE UNIQUE INDEX.
+
+    Building the index once after the load costs less than keeping it up to date row by
+    row; the constraint is the same.
+    """
+    table_match = _TABLE_NAME.search(statement)
+    if table_match is None:
+        return statement, []
+    table = table_match.group(1)
+    columns = _UNIQUE_COLUMN.findall(statement)
+    indexes = [f"CREATE UNIQUE INDEX {table}_{c} ON {table} ({c})" for c in columns]
+    return statement.replace(" NOT NULL UNIQUE", " NOT NULL"), indexes
+
+
 class Database:
     """One agency database being written; call ``close()`` to VACUUM and publish it."""
 
@@ -68,8 +89,11 @@ class Database:
             f"CREATE TABLE {METADATA_TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
         )
         self.connection.executemany(f"INSERT INTO {METADATA_TABLE} VALUES (?, ?)", metadata)
+        self.indexes: list[str] = []
         for statement in ddl:
-            self.connection.execute(statement)
+            table_statement, indexes = split_unique(statement)
+            self.connection.execute(table_statement)
+            self.indexes.extend(indexes)
 
     def insert(self, table: str, columns: dict[str, list]) -> None:
         """Insert rows given as equal-length column lists, in their order."""
@@ -89,7 +113,9 @@ class Database:
         self.rows[table] = self.rows.get(table, 0) + (lengths.pop() if lengths else 0)
 
     def close(self) -> dict[str, int]:
-        """Commit, VACUUM into the final file and return the row count per table."""
+        """Build the unique indexes, commit, VACUUM and return the row count per table."""
+        for statement in self.indexes:
+            self.connection.execute(statement)
         self.connection.execute("COMMIT")
         self.connection.execute("VACUUM")
         self.connection.execute("PRAGMA journal_mode = DELETE")

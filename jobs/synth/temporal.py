@@ -108,8 +108,8 @@ class Weather:
 def draw_weather(rng: np.random.Generator, calendar: Calendar, region_lat: np.ndarray) -> Weather:
     """Draw daily weather: a seasonal temperature by latitude with AR(1) anomalies.
 
-    Precipitation falls on a quarter of days; it is snow below 0 C, rain otherwise, and ice
-    is flagged on precipitation days between -4 C and +1 C.
+    Precipitation falls on a quarter of days. It is snow below 0 C and rain otherwise, and
+    ice is flagged on precipitation days between -4 C and +1 C.
     """
     day_of_year = (calendar.dates - calendar.dates.astype("datetime64[Y]")).astype(int) + 1
     mean = (

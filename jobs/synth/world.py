@@ -151,6 +151,7 @@ class World:
     persons: PersonPool
     cell_address_prefix: np.ndarray
     hour_text: np.ndarray
+    hour_year: np.ndarray
     almaty_shift: np.ndarray
     counts: dict[str, float] = field(default_factory=dict)
 
@@ -285,6 +286,8 @@ def build_world(seed: int, incidents: int, settings: SynthSettings, real_dir: Pa
         [1 if code in geography.UTC5_BEFORE_2024 else 0 for code in region_codes], dtype=np.int64
     )
     counts["transition_hour"] = transition_hour
+    hour_text = temporal.hour_text_table(calendar)
+    hour_year = np.array([int(text[:4]) for text in hour_text.tolist()], dtype=np.int64)
     logger.info(
         "world built: %s street cells, %s road points, %s persons",
         len(grid),
@@ -311,7 +314,8 @@ def build_world(seed: int, incidents: int, settings: SynthSettings, real_dir: Pa
         weather_factor=weather_factor,
         persons=persons,
         cell_address_prefix=cell_address_prefix,
-        hour_text=temporal.hour_text_table(calendar),
+        hour_text=hour_text,
+        hour_year=hour_year,
         almaty_shift=almaty_shift,
         counts=counts,
     )
