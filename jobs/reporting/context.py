@@ -39,7 +39,7 @@ MESSAGES_DIR = Path(__file__).resolve().parent / "messages"
 _SHARE_METRIC = re.compile(r"^(pai|pei_star|hit_rate)_(\d+(?:p\d+)?)pct$")
 _COVERAGE_METRIC = re.compile(r"^interval_coverage_(\d+(?:\.\d+)?)$")
 
-# Smallest hexagon circumradius, in SVG units, that holds a legible rank number.
+# Smallest hexagon circumradius, in SVG units, that fits a legible rank number.
 MIN_LABEL_RADIUS = 7.0
 
 # Hexagon fills dark enough to need a white rank label.
@@ -176,8 +176,8 @@ def build_map(
             }
         )
 
-    # Rank numbers fit inside hexagons drawn at least MIN_LABEL_RADIUS units wide. Smaller
-    # hexagons, as on a city-wide map, get a ring around them so that they stay visible.
+    # Rank numbers fit inside hexagons whose circumradius is at least MIN_LABEL_RADIUS units.
+    # Smaller hexagons, as on a city-wide map, get a ring around them so they stay visible.
     show_labels = radius >= MIN_LABEL_RADIUS
     return {
         "show_labels": show_labels,
