@@ -134,7 +134,8 @@ def write_admin_offences(world: w.World, out: Path) -> tuple[dict, list[PlantedR
     share = share / share.sum()
     day_weight = day_weights(world.calendar, world.settings.calendar.weekday_factors, 1.2)
     hour_probability = world.crime.hour_probability
-    mrp_years = sorted(settings.mrp_kzt)
+    mrp_years = np.array(sorted(settings.mrp_kzt))
+    mrp_values = np.array([settings.mrp_kzt[year] for year in mrp_years.tolist()])
     planted: list[PlantedRow] = []
     next_offence = 1
     low, high = settings.decision_delay_days
@@ -173,15 +174,9 @@ def write_admin_offences(world: w.World, out: Path) -> tuple[dict, list[PlantedR
             9, 18, count
         )
         decision_text = _text(world, decision_hour, second, region)
-        years = np.array([int(t[:4]) for t in decision_text])
-        mrp = np.array(
-            [
-                settings.mrp_kzt[max(y for y in mrp_years if y <= year)]
-                if year >= mrp_years[0]
-                else settings.mrp_kzt[mrp_years[0]]
-                for year in years.tolist()
-            ]
-        )
+        # The MRP of the decision year; years before the first listed one use the first.
+        year_index = np.searchsorted(mrp_years, world.hour_year[decision_hour], side="right") - 1
+        mrp = mrp_values[np.maximum(year_index, 0)]
         lat, lon = w.points_in_cells(rng, world.grid, cell)
         offender_rows = offender[rows]
         db.insert(

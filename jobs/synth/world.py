@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 H3_STREET_RESOLUTION = 8
 H3_FRAUD_RESOLUTION = 6
 
-# Stream numbers for SeedSequence spawn keys. Append new streams; never renumber.
+# Stream numbers for SeedSequence spawn keys. Append new streams and never renumber one,
+# because that would change every file generated for a seed.
 STREAM_GEOGRAPHY = 1
 STREAM_ROADS = 2
 STREAM_WEATHER = 3
@@ -103,7 +104,7 @@ class CellSampler:
         return padded[self.group_stop] - padded[self.group_start]
 
     def draw(self, rng: np.random.Generator, groups: np.ndarray | None = None, size: int = 0):
-        """Draw cell indices; within each given group when ``groups`` is set."""
+        """Draw cell indices, within each given group when ``groups`` is set."""
         padded = np.concatenate([[0.0], self.cumulative])
         if groups is None:
             low = np.zeros(size)
@@ -206,7 +207,7 @@ def _crime_rates(rng, world_counts, settings, kernel, hotspots, places, grid, ca
 
 
 def build_world(seed: int, incidents: int, settings: SynthSettings, real_dir: Path) -> World:
-    """Build the world for a seed and an incident count; costs a few seconds of CPU."""
+    """Build the world for a seed and an incident count (a few seconds of CPU)."""
     if incidents <= 0:
         raise ValueError(f"incidents must be positive, got {incidents}")
     shares = settings.incident_shares
