@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 UTC = dt.UTC
 LOADED_AT = dt.datetime.now(UTC).replace(microsecond=0)
 
-# Points inside each city; the test derives the cells with h3 so that they are real cells.
+# Points inside each city. The test derives their cells with h3, so they are real cells.
 HOUSTON_A = (29.7604, -95.3698)
 HOUSTON_B = (29.7000, -95.4000)
 PORTLAND_C = (45.5152, -122.6784)

@@ -1,0 +1,193 @@
+"""Benchmark: dbt build of the marts on generated silver Delta tables.
+
+It writes a houston_crime silver table of ``--rows`` generated incidents, with points
+drawn from ``--points`` fixed places and times spread over ``--weeks`` weeks, and
+one-row portland_calls and edinburgh_accidents tables. Then it runs ``dbt build`` on
+them in a child process, so that the peak memory (max RSS) is the build's own.
+
+    .venv/bin/python bench/marts.py --rows 1000000
+
+The last line printed is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# Houston area from conf/sources.yml, shrunk so that every point is well inside it.
+LAT_RANGE = (29.5, 30.1)
+LON_RANGE = (-95.8, -95.0)
+CATEGORIES = {"burglary": "property", "theft": "property", "robbery": "street", "murder": "violent"}
+FIRST_DAY = dt.datetime(2010, 1, 1)
+
+
+def generate_incidents(rows: int, points: int, weeks: int, seed: int, source: str, city: str):
+    """Return a silver incident table of ``rows`` generated rows as a pyarrow Table."""
+    import h3
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from jobs.schemas import SILVER_INCIDENT_COMMON
+
+    rng = np.random.default_rng(seed)
+    place_lat = rng.uniform(*LAT_RANGE, points)
+    place_lon = rng.uniform(*LON_RANGE, points)
+    place_cells = {}
+    for resolution in (7, 8, 9):
+        cells = [
+            h3.latlng_to_cell(lat, lon, resolution)
+            for lat, lon in zip(place_lat, place_lon, strict=True)
+        ]
+        place_cells[resolution] = np.array(cells)
+    place = rng.integers(0, points, rows)
+    offenses = np.array(list(CATEGORIES))
+    offense = offenses[rng.integers(0, len(offenses), rows)]
+
+    seconds = rng.integers(0, weeks * 7 * 86400, rows)
+    local = pd.to_datetime(FIRST_DAY) + pd.to_timedelta(seconds, unit="s")
+    # A repeated autumn hour is read as standard time, and a time in the skipped spring
+    # hour moves to the first valid time after it.
+    standard_time = np.zeros(rows, dtype=bool)
+    utc = local.tz_localize(
+        "America/Chicago", ambiguous=standard_time, nonexistent="shift_forward"
+    ).tz_convert("UTC")
+    loaded_at = pd.Timestamp.now(tz="UTC")
+
+    columns = {
+        "incident_id": np.arange(1, rows + 1).astype(str),
+        "source": np.full(rows, source),
+        "city": np.full(rows, city),
+        "occurred_at_utc": utc,
+        "occurred_at_local": local,
+        "local_date": local.date,
+        "timezone": np.full(rows, "America/Chicago"),
+        "time_precision": np.full(rows, "hour"),
+        "offense": offense,
+        "category": pd.Series(offense).map(CATEGORIES).to_numpy(),
+        "lat": place_lat[place],
+        "lon": place_lon[place],
+        "h3_r7": place_cells[7][place],
+        "h3_r8": place_cells[8][place],
+        "h3_r9": place_cells[9][place],
+        "quality_flags": np.full(rows, ""),
+        "_batch_id": np.full(rows, "bench"),
+        "_loaded_at": pd.DatetimeIndex([loaded_at] * rows),
+        "_row_hash": np.arange(1, rows + 1).astype(str),
+    }
+    return pa.Table.from_pydict(columns, schema=SILVER_INCIDENT_COMMON)
+
+
+def with_text_columns(table, names: list[str]):
+    """Append the source-specific columns, which silver stores as text, filled with 'x'."""
+    import pyarrow as pa
+
+    for name in names:
+        table = table.append_column(pa.field(name, pa.string()), pa.array(["x"] * len(table)))
+    return table
+
+
+def write_lake(lake: Path, rows: int, points: int, weeks: int, seed: int) -> None:
+    """Write the three incident tables and an empty rejects table under ``lake/silver``."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    from jobs.schemas import REJECTS
+
+    silver = lake / "silver"
+    houston = generate_incidents(rows, points, weeks, seed, "houston_crime", "houston")
+    write_deltalake(
+        str(silver / "houston_crime"),
+        with_text_columns(houston, ["premise", "beat", "location", "address", "block"]),
+    )
+    portland = generate_incidents(1, 1, 1, seed, "portland_calls", "portland")
+    write_deltalake(
+        str(silver / "portland_calls"),
+        with_text_columns(portland, ["call_group", "final_case_type", "case_desc", "census_tract"]),
+    )
+    edinburgh = with_text_columns(
+        generate_incidents(1, 1, 1, seed, "edinburgh_accidents", "edinburgh"),
+        ["road_type", "light_cond", "weather", "acc_type"],
+    )
+    for name in ("no_vehicle", "no_casualt", "speed_limi"):
+        edinburgh = edinburgh.append_column(pa.field(name, pa.string()), pa.array(["1"]))
+    write_deltalake(str(silver / "edinburgh_accidents"), edinburgh)
+    write_deltalake(str(silver / "rejects"), REJECTS.empty_table())
+
+
+def run_build(work: Path) -> None:
+    """Run ``dbt build`` on the lake under ``work``; the child process calls this."""
+    from jobs.marts import run_dbt
+    from jobs.settings import DbtSettings, load_profile
+
+    profile = load_profile("embedded").model_copy(
+        update={
+            "lake_dir": str(work / "lake"),
+            "var_dir": str(work / "var"),
+            "dbt": DbtSettings(target="duckdb", duckdb_path=str(work / "boljam.duckdb")),
+        }
+    )
+    run_dbt(["build", "--quiet"], profile=profile)
+
+
+def count_rows(duckdb_path: Path) -> dict:
+    import duckdb
+
+    with duckdb.connect(str(duckdb_path), read_only=True) as connection:
+        return {
+            table: connection.execute(f"select count(*) from marts.{table}").fetchone()[0]
+            for table in ("fct_incidents", "agg_incidents_h3_weekly")
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="generated incidents; default 1000000"
+    )
+    parser.add_argument("--points", type=int, default=5_000, help="distinct places; default 5000")
+    parser.add_argument("--weeks", type=int, default=52, help="weeks the times span; default 52")
+    parser.add_argument("--seed", type=int, default=7, help="random seed; default 7")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        run_build(args.child)
+        return
+
+    with tempfile.TemporaryDirectory(prefix="boljam-bench-marts-") as folder:
+        work = Path(folder)
+        started = time.perf_counter()
+        write_lake(work / "lake", args.rows, args.points, args.weeks, args.seed)
+        generated = time.perf_counter() - started
+
+        started = time.perf_counter()
+        subprocess.run([sys.executable, __file__, "--child", str(work)], check=True)
+        build_seconds = time.perf_counter() - started
+        max_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+        figures = {
+            "rows": args.rows,
+            "points": args.points,
+            "weeks": args.weeks,
+            "generate_seconds": round(generated, 1),
+            "dbt_build_seconds": round(build_seconds, 1),
+            "dbt_build_max_rss_mb": round(max_rss_mb),
+            **count_rows(work / "boljam.duckdb"),
+        }
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
