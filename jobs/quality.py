@@ -12,13 +12,16 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from jobs.settings import Profile, load_profile
-from jobs.sources import Source, get_source
+from jobs.settings import CONF_DIR, Profile, load_profile
+from jobs.sources import Source, get_source, load_catalogue
 
 logger = logging.getLogger(__name__)
 
 MIN_ROWS = 1
+EARLIEST_EVENT_TIME = datetime(1900, 1, 1, tzinfo=UTC)
+SUITE_DIR = CONF_DIR / "expectations"
 
 
 class QualityGateError(RuntimeError):
@@ -34,47 +37,85 @@ class QualityResult:
     data_docs: str | None
 
 
-def build_expectations(source: Source, now: datetime | None = None) -> list:
-    """Return the expectations for the silver table of ``source``."""
-    import great_expectations as gx
+def generate_suite(source: Source) -> dict:
+    """Return the expectation suite of a source's silver table, generated from its entry.
 
-    now = now or datetime.now(UTC)
+    The plausible time window is given by two suite parameters, filled in at run time:
+    ``earliest_event_time`` (1900-01-01) and ``latest_event_time`` (now plus one day).
+    """
+    def expectation(kind: str, **kwargs) -> dict:
+        return {"type": kind, "kwargs": kwargs}
+
+    key = "record_id" if source.record_type == "record" else "incident_id"
+    expectations = [
+        expectation("expect_table_row_count_to_be_between", min_value=MIN_ROWS),
+        expectation("expect_column_values_to_not_be_null", column=key),
+        expectation("expect_column_values_to_be_unique", column=key),
+    ]
     if source.record_type == "record":
-        expectations = [
-            gx.expectations.ExpectTableRowCountToBeBetween(min_value=MIN_ROWS),
-            gx.expectations.ExpectColumnValuesToNotBeNull(column="record_id"),
-            gx.expectations.ExpectColumnValuesToBeUnique(column="record_id"),
-        ]
         if source.relative_dates:
             expectations.append(
-                gx.expectations.ExpectColumnValuesToNotBeNull(column=source.relative_dates.output)
+                expectation(
+                    "expect_column_values_to_not_be_null", column=source.relative_dates.output
+                )
             )
-        return expectations
-    area = source.area
-    categories = sorted(set(source.category.mapping.values()))
-    return [
-        gx.expectations.ExpectTableRowCountToBeBetween(min_value=MIN_ROWS),
-        gx.expectations.ExpectColumnValuesToNotBeNull(column="incident_id"),
-        gx.expectations.ExpectColumnValuesToBeUnique(column="incident_id"),
-        gx.expectations.ExpectColumnValuesToBeBetween(
-            column="lat", min_value=area.lat_min, max_value=area.lat_max
-        ),
-        gx.expectations.ExpectColumnValuesToBeBetween(
-            column="lon", min_value=area.lon_min, max_value=area.lon_max
-        ),
-        gx.expectations.ExpectColumnValuesToBeBetween(
-            column="occurred_at_utc",
-            min_value=datetime(1900, 1, 1, tzinfo=UTC),
-            max_value=now + timedelta(days=1),
-        ),
-        gx.expectations.ExpectColumnValuesToBeInSet(column="category", value_set=categories),
-        gx.expectations.ExpectColumnValuesToNotBeNull(column="h3_r8"),
-    ]
+    else:
+        area = source.area
+        expectations += [
+            expectation(
+                "expect_column_values_to_be_between",
+                column="lat", min_value=area.lat_min, max_value=area.lat_max,
+            ),
+            expectation(
+                "expect_column_values_to_be_between",
+                column="lon", min_value=area.lon_min, max_value=area.lon_max,
+            ),
+            expectation(
+                "expect_column_values_to_be_between",
+                column="occurred_at_utc",
+                min_value={"$PARAMETER": "earliest_event_time"},
+                max_value={"$PARAMETER": "latest_event_time"},
+            ),
+            expectation(
+                "expect_column_values_to_be_in_set",
+                column="category", value_set=sorted(set(source.category.mapping.values())),
+            ),
+            expectation("expect_column_values_to_not_be_null", column="h3_r8"),
+        ]
+    return {"name": f"silver_{source.name}", "expectations": expectations}
+
+
+def suite_path(source: Source) -> Path:
+    return SUITE_DIR / f"silver_{source.name}.json"
+
+
+def load_suite(source: Source) -> dict:
+    """Return the suite kept in conf/expectations, or the generated one when none is kept."""
+    path = suite_path(source)
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    return generate_suite(source)
+
+
+def write_suites(catalogue=None) -> list[Path]:
+    """Write the generated suite of every catalogue source to conf/expectations/."""
+    catalogue = catalogue or load_catalogue()
+    SUITE_DIR.mkdir(parents=True, exist_ok=True)
+    written = []
+    for source in catalogue.sources.values():
+        path = suite_path(source)
+        document = json.dumps(generate_suite(source), indent=2, ensure_ascii=False)
+        path.write_text(document + "\n", encoding="utf-8")
+        written.append(path)
+    return written
 
 
 def validate_frame(frame, source: Source, profile: Profile) -> QualityResult:
     """Run the source's suite on a silver frame and build data docs under var/gx."""
     import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
 
     context = gx.get_context(mode="file", project_root_dir=str(profile.var))
     data_source = context.data_sources.add_or_update_pandas("silver")
@@ -88,8 +129,9 @@ def validate_frame(frame, source: Source, profile: Profile) -> QualityResult:
     except KeyError:
         batch_definition = asset.add_batch_definition_whole_dataframe("whole_table")
     suite = gx.ExpectationSuite(name=asset_name)
-    for expectation in build_expectations(source):
-        suite.add_expectation(expectation)
+    for item in load_suite(source)["expectations"]:
+        configuration = ExpectationConfiguration(type=item["type"], kwargs=item["kwargs"])
+        suite.add_expectation(configuration.to_domain_obj())
     suite = context.suites.add_or_update(suite)
     validation = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=asset_name, data=batch_definition, suite=suite)
@@ -102,7 +144,14 @@ def validate_frame(frame, source: Source, profile: Profile) -> QualityResult:
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
         )
     )
-    run = checkpoint.run(batch_parameters={"dataframe": frame})
+    now = datetime.now(UTC)
+    run = checkpoint.run(
+        batch_parameters={"dataframe": frame},
+        expectation_parameters={
+            "earliest_event_time": EARLIEST_EVENT_TIME,
+            "latest_event_time": now + timedelta(days=1),
+        },
+    )
     failed = []
     evaluated = 0
     for validation_result in run.run_results.values():
@@ -150,9 +199,20 @@ def validate_source(name: str, profile: Profile | None = None) -> QualityResult:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--source", required=True, help="source name from conf/sources.yml")
+    parser.add_argument("--source", help="source name from conf/sources.yml")
+    parser.add_argument(
+        "--write-suites",
+        action="store_true",
+        help="write the generated suite of every source to conf/expectations/ and exit",
+    )
 
 
 def run(args) -> int:
+    if args.write_suites:
+        for path in write_suites():
+            logger.info("wrote %s", path)
+        return 0
+    if not args.source:
+        raise SystemExit("boljam validate: give --source NAME or --write-suites")
     validate_source(args.source)
     return 0
