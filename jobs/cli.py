@@ -19,9 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("jobs.quality", "run the Great Expectations suite on a silver table"),
     "marts": ("jobs.marts", "run dbt (build, docs) on the marts project"),
     "forecast": ("jobs.forecast", "build features, backtest and forecast one target on Spark"),
-    "report": ("jobs.report", "write the HTML report of one target"),
+    "report": ("jobs.report", "write the HTML and PDF report of one target"),
     "summary": ("jobs.summary", "write var/demo/summary.json and print a short summary"),
     "demo": ("jobs.demo", "run the whole pipeline through Airflow DAG runs"),
+    "text-quality": ("jobs.text.quality", "cross-validate the appeal and media text models"),
     "synth": ("jobs.synth.cli", "generate a synthetic Kazakhstan with its ground truth"),
 }
 

@@ -76,6 +76,11 @@ def forecast_runs(profile: Profile, lake: Path) -> dict[str, dict]:
     return runs
 
 
+def _data_docs(profile: Profile) -> str | None:
+    index = profile.var / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    return str(index) if index.exists() else None
+
+
 def write_summary(profile: Profile | None = None, **extra) -> dict:
     """Collect the run's figures, write var/demo/summary.json and log a short summary."""
     profile = profile or load_profile()
@@ -95,6 +100,7 @@ def write_summary(profile: Profile | None = None, **extra) -> dict:
         "forecasts": forecast_runs(profile, lake),
         "mlflow_tracking_uri": profile.mlflow_tracking_uri,
         "reports": reports,
+        "data_docs": _data_docs(profile),
         **extra,
     }
     out = profile.var / "demo" / "summary.json"
