@@ -1,12 +1,13 @@
 """``boljam forecast``: backtest and forecast one target on Spark, tracked in MLflow.
 
-The job reads the target's silver Delta table at its current version, builds the weekly
-H3 panel and features in Spark, runs the rolling-origin backtest of LightGBM and the
-baselines (one ``applyInPandas`` group per fold), fits the final model on every complete
-week, and forecasts the next week for every study cell. One MLflow run per call logs the
-parameters, seed, code version, input table version, averaged metrics, the per-fold
-backtest as CSV and the model, which it registers. The forecasts and per-fold metrics are
-appended to the gold Delta tables ``forecasts`` and ``backtests`` with the run id.
+The job reads the target's silver Delta table at its current version and builds the weekly
+H3 panel and features in Spark. It runs the rolling-origin backtest of LightGBM and the
+baselines (one ``applyInPandas`` group per fold), then fits the final model on every
+complete week and forecasts the next week for every study cell. One MLflow run per call
+logs the parameters, seed, code version, input table version, averaged metrics, the
+per-fold backtest as CSV and the model, which it registers. The forecasts and per-fold
+metrics are appended to the gold Delta tables ``forecasts`` and ``backtests`` with the
+run id.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import datetime as dt
 import json
 import logging
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,8 +79,14 @@ def run_forecast(
         summarise,
     )
     from models.features import FEATURE_COLUMNS, build_features
+    from models.metrics import fraction_label
     from models.panel import build_panel, select_target_incidents, source_week_range
-    from models.tracking import connect, ensure_experiment
+    from models.tracking import (
+        apply_champion_rule,
+        connect,
+        ensure_experiment,
+        registered_model_name,
+    )
 
     profile = profile or load_profile()
     target = get_target(target_name, targets_file)
@@ -90,6 +98,15 @@ def run_forecast(
             "run the ingestion of its source first"
         )
 
+    # Wall-clock seconds of each phase, returned for logs and bench/forecast.py.
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+
+    # Connect before the Spark work, so that a tracking store problem fails the job early.
+    client = connect(profile)
+    experiment_id = ensure_experiment(client, profile, target_name)
+
+    timings["mlflow_connect"] = time.monotonic() - started
     spark = get_spark(f"boljam-forecast-{target_name}", profile)
     ship_modules()
     silver = read_delta(spark, source_path, version=source_version)
@@ -125,6 +142,7 @@ def run_forecast(
         history, upcoming = _final_frames(features, weeks.n_weeks, target.min_history_weeks)
     finally:
         features.unpersist()
+    timings["features_and_backtest"] = time.monotonic() - started - sum(timings.values())
     summary = summarise(scores)
     n_cells = len(upcoming)
     logger.info(
@@ -135,8 +153,6 @@ def run_forecast(
         summary.get("model_pei_star_1pct", float("nan")),
     )
 
-    client = connect(profile)
-    experiment_id = ensure_experiment(client, profile, target_name)
     forecast_week = weeks.week_start(weeks.n_weeks)
     input_versions = {f"{target.source_layer}.{target.source_table}": source_version}
     with mlflow.start_run(
@@ -149,7 +165,19 @@ def run_forecast(
         mlflow.log_metrics(summary)
         _log_backtest(scores)
         model_version = _log_model(booster, history, target_name)
+        promoted = False
+        if model_version is not None:
+            promoted, _ = apply_champion_rule(
+                client,
+                registered_model_name(target_name),
+                model_version,
+                summary,
+                f"pei_star_{fraction_label(target.hotspot_fractions[0])}",
+            )
+        mlflow.set_tag("champion", str(promoted).lower())
         table_versions = _write_gold(spark, profile, forecast, scores, target_name, run_id)
+        timings["final_model_and_outputs"] = time.monotonic() - started - sum(timings.values())
+        mlflow.log_metrics({f"seconds_{phase}": value for phase, value in timings.items()})
         mlflow.set_tags({f"gold_{name}_version": v for name, v in table_versions.items()})
 
     return {
@@ -157,12 +185,14 @@ def run_forecast(
         "run_id": run_id,
         "experiment_id": experiment_id,
         "model_version": model_version,
+        "champion": promoted,
         "forecast_week": forecast_week.isoformat(),
         "n_cells": n_cells,
         "n_weeks": weeks.n_weeks,
         "metrics": summary,
         "input_versions": input_versions,
         "table_versions": table_versions,
+        "timings_seconds": timings,
     }
 
 

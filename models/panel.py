@@ -76,13 +76,17 @@ def select_target_incidents(silver: DataFrame, target: TargetConfig) -> DataFram
 
 
 def source_week_range(silver: DataFrame, target: TargetConfig) -> WeekRange:
-    """Check the source's time zone and return its complete weeks (over all offences)."""
+    """Check the source's time zone and offences, and return its complete weeks.
+
+    The weeks come from the dates of all offences, so a rare offence gets the same weeks.
+    """
     from pyspark.sql import functions as F
 
     row = silver.agg(
         F.min("local_date").alias("first_date"),
         F.max("local_date").alias("last_date"),
         F.collect_set("timezone").alias("timezones"),
+        F.collect_set("offense").alias("offenses"),
     ).first()
     if row is None or row["first_date"] is None:
         raise PanelError(f"source table {target.source_table} of target {target.name} is empty")
@@ -92,6 +96,13 @@ def source_week_range(silver: DataFrame, target: TargetConfig) -> WeekRange:
             f"target {target.name} expects time zone {target.timezone} but source table "
             f"{target.source_table} has {zones}; fix timezone in conf/forecasts.yml"
         )
+    if target.offenses != "all":
+        missing = sorted(set(target.offenses) - set(row["offenses"]))
+        if missing:
+            raise PanelError(
+                f"target {target.name} counts offences {missing} that source table "
+                f"{target.source_table} does not contain; it has {sorted(row['offenses'])}"
+            )
     weeks = complete_week_range(row["first_date"], row["last_date"])
     logger.info(
         "Source %s covers %s..%s: %d complete weeks from %s",

@@ -26,10 +26,31 @@ def connect(profile: Profile):
 
     uri = profile.mlflow_tracking_uri
     if uri.startswith("sqlite:///"):
-        Path(uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        _initialise_sqlite_store(uri, profile.mlflow_artifact_root)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def _initialise_sqlite_store(uri: str, artifact_root: str) -> None:
+    """Create or migrate the SQLite tracking database while holding a file lock.
+
+    MLflow migrates the schema when a store first opens the file, and two processes that
+    migrate a new file at once leave it half migrated (alembic raises "expected to match
+    one row"). The lock makes parallel forecast jobs migrate one after the other.
+    """
+    import fcntl
+
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    database = Path(uri[len("sqlite:///") :])
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(database.with_name(database.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            SqlAlchemyStore(uri, artifact_root)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def ensure_experiment(client, profile: Profile, target_name: str) -> str:
@@ -68,3 +89,43 @@ def _git(*args: str) -> str:
         timeout=30,
     )
     return result.stdout.strip()
+
+
+CHAMPION_ALIAS = "champion"
+
+
+def apply_champion_rule(
+    client, model_name: str, version: str, metrics: dict[str, float], metric: str
+) -> tuple[bool, str]:
+    """Move the ``champion`` alias to ``version`` when its model beats every baseline.
+
+    The model's backtest mean of ``metric`` (for example ``pei_star_1pct``) must be at
+    least each baseline's mean. The newest version that passes becomes champion, because
+    it was trained on the newest data. Returns whether the alias moved and the reason,
+    which is also stored as the version tag ``champion_rule``.
+    """
+    model_value = metrics.get(f"model_{metric}")
+    baselines = {
+        name.removesuffix(f"_{metric}"): value
+        for name, value in metrics.items()
+        if name.startswith("baseline_") and name.endswith(f"_{metric}")
+    }
+    if model_value is None or model_value != model_value or not baselines:
+        promoted, reason = False, f"model_{metric} or the baselines' {metric} is missing"
+    else:
+        better = {name: value for name, value in baselines.items() if value > model_value}
+        promoted = not better
+        reason = (
+            f"model {metric} {model_value:.4f} >= every baseline"
+            if promoted
+            else f"model {metric} {model_value:.4f} < {sorted(better.items())}"
+        )
+    client.set_model_version_tag(model_name, version, "champion_rule", reason)
+    if promoted:
+        client.set_registered_model_alias(model_name, CHAMPION_ALIAS, version)
+        logger.info(
+            "Model %s version %s is now %s: %s", model_name, version, CHAMPION_ALIAS, reason
+        )
+    else:
+        logger.info("Model %s version %s stays a challenger: %s", model_name, version, reason)
+    return promoted, reason

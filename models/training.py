@@ -52,10 +52,6 @@ def poisson_interval(mean: np.ndarray, level: float) -> tuple[np.ndarray, np.nda
     mean = np.clip(np.asarray(mean, dtype=float), 0.0, None)
     lower = poisson.ppf((1 - level) / 2, mean)
     upper = poisson.ppf((1 + level) / 2, mean)
-    # scipy returns NaN quantiles for a zero mean; that count is 0 with probability 1.
-    zero = mean == 0
-    lower[zero] = 0.0
-    upper[zero] = 0.0
     return lower.astype(float), upper.astype(float)
 
 

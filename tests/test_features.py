@@ -8,7 +8,14 @@ import h3
 import pytest
 
 from models.features import FEATURE_COLUMNS, build_features
-from models.panel import PanelError, WeekRange, build_panel, complete_week_range
+from models.panel import (
+    PanelError,
+    WeekRange,
+    build_panel,
+    complete_week_range,
+    source_week_range,
+)
+from models.targets import load_targets
 
 pytestmark = pytest.mark.spark
 
@@ -148,3 +155,24 @@ def test_features_do_not_leak_current_week(spark):
         after[(CELL_B, changed_week + 1)]["ring1_lag_1"]
         == before[(CELL_B, changed_week + 1)]["ring1_lag_1"] + 40
     )
+
+
+def make_silver(spark, offense="theft", timezone="America/Chicago"):
+    rows = [(dt.date(2010, 1, 1) + dt.timedelta(days=day), offense, timezone) for day in range(30)]
+    return spark.createDataFrame(rows, "local_date date, offense string, timezone string")
+
+
+def test_source_week_range_checks_offences(spark):
+    target = load_targets()["houston_burglary"]
+    with pytest.raises(PanelError, match=r"\['burglary'\]"):
+        source_week_range(make_silver(spark, offense="theft"), target)
+    weeks = source_week_range(make_silver(spark, offense="burglary"), target)
+    # 2010-01-01 (Friday) to 2010-01-30 (Saturday): complete weeks of Jan 4, 11 and 18.
+    assert weeks.first_week == dt.date(2010, 1, 4)
+    assert weeks.n_weeks == 3
+
+
+def test_source_week_range_checks_timezone(spark):
+    target = load_targets()["houston_burglary"]
+    with pytest.raises(PanelError, match="Europe/London"):
+        source_week_range(make_silver(spark, "burglary", "Europe/London"), target)

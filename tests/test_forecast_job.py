@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from jobs.settings import ConfigError, MlflowSettings, Profile, load_profile
-from models.targets import KNOWN_OFFENSES, load_targets
+from models.targets import load_targets
 
 HOT_CELL = h3.latlng_to_cell(29.76, -95.37, 8)
 # The hot cell, its six neighbours and one cell far from them: eight study cells.
@@ -18,6 +18,7 @@ OTHER_CELLS = sorted(h3.grid_ring(HOT_CELL, 1)) + [h3.latlng_to_cell(29.70, -95.
 # Friday 2010-01-01 to Tuesday 2010-07-27: complete weeks run from Monday 2010-01-04 to the
 # week of Monday 2010-07-19, 29 weeks, so the job forecasts the week of Monday 2010-07-26.
 FIRST_DATE = dt.date(2010, 1, 1)
+OFFENSES = ("robbery", "burglary", "theft", "auto_theft")
 LAST_DATE = dt.date(2010, 7, 27)
 FORECAST_WEEK = dt.date(2010, 7, 26)
 
@@ -40,14 +41,12 @@ def make_silver_rows(seed: int = 7) -> list[dict]:
                         "incident_id": hashlib.sha1(key.encode()).hexdigest(),
                         "source": "houston_crime",
                         "city": "houston",
-                        "occurred_at_utc": (local + dt.timedelta(hours=6)).replace(
-                            tzinfo=dt.UTC
-                        ),
+                        "occurred_at_utc": (local + dt.timedelta(hours=6)).replace(tzinfo=dt.UTC),
                         "occurred_at_local": local,
                         "local_date": day,
                         "timezone": "America/Chicago",
                         "time_precision": "hour",
-                        "offense": KNOWN_OFFENSES[int(rng.integers(0, len(KNOWN_OFFENSES)))],
+                        "offense": OFFENSES[int(rng.integers(0, len(OFFENSES)))],
                         "category": "property",
                         "lat": lat,
                         "lon": lon,
@@ -111,10 +110,10 @@ def test_targets_file_error_names_target_and_field(tmp_path):
     assert "field h3_resolution" in str(caught.value)
 
 
-def test_targets_file_rejects_unknown_offence(tmp_path):
+def test_targets_file_rejects_invalid_offence(tmp_path):
     path = tmp_path / "forecasts.yml"
-    path.write_text("targets:\n  odd:\n    offenses: [jaywalking]\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="jaywalking"):
+    path.write_text("targets:\n  odd:\n    offenses: [Jay Walking]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="Jay Walking"):
         load_targets(path)
 
 
@@ -140,6 +139,29 @@ def test_run_logs_metrics_of_model_and_baselines(job_result, job_profile):
     ]
     assert "backtest.csv" in artifacts
     assert job_result["model_version"] == "1"
+
+
+@pytest.mark.spark
+@pytest.mark.integration
+@pytest.mark.slow
+def test_champion_alias_follows_rule(job_result, job_profile):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(
+        tracking_uri=job_profile.mlflow_tracking_uri,
+        registry_uri=job_profile.mlflow_tracking_uri,
+    )
+    name = "boljam-houston_all_offences"
+    version = client.get_model_version(name, "1")
+    assert "champion_rule" in version.tags
+    aliases = client.get_registered_model(name).aliases
+    metrics = job_result["metrics"]
+    beats_baselines = all(
+        metrics["model_pei_star_1pct"] >= metrics[f"{method}_pei_star_1pct"]
+        for method in ("baseline_last_week", "baseline_long_run_mean", "baseline_ewm_0_8")
+    )
+    assert job_result["champion"] is beats_baselines
+    assert (str(aliases.get("champion")) == "1") is beats_baselines
 
 
 @pytest.mark.spark
