@@ -151,6 +151,14 @@ def count_rows(duckdb_path: Path) -> dict:
         }
 
 
+def run_child(*args: str) -> dict:
+    """Run this script with ``args`` in a child process and return its JSON line."""
+    completed = subprocess.run(
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
+    )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -159,31 +167,36 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=5_000, help="distinct places; default 5000")
     parser.add_argument("--weeks", type=int, default=52, help="weeks the times span; default 52")
     parser.add_argument("--seed", type=int, default=7, help="random seed; default 7")
-    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=["generate", "build"], help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    if args.child:
-        run_build(args.child)
+    # Each phase runs in its own child, started while this process is still small: on
+    # Linux a child's max RSS can count the memory of the parent that it was forked from.
+    if args.phase:
+        started = time.perf_counter()
+        if args.phase == "generate":
+            write_lake(args.work / "lake", args.rows, args.points, args.weeks, args.seed)
+        else:
+            run_build(args.work)
+        seconds = time.perf_counter() - started
+        max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({"seconds": round(seconds, 1), "max_rss_mb": round(max_rss_mb)}))
         return
 
     with tempfile.TemporaryDirectory(prefix="boljam-bench-marts-") as folder:
         work = Path(folder)
-        started = time.perf_counter()
-        write_lake(work / "lake", args.rows, args.points, args.weeks, args.seed)
-        generated = time.perf_counter() - started
-
-        started = time.perf_counter()
-        subprocess.run([sys.executable, __file__, "--child", str(work)], check=True)
-        build_seconds = time.perf_counter() - started
-        max_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
+        sizes = ["--rows", str(args.rows), "--points", str(args.points)]
+        sizes += ["--weeks", str(args.weeks), "--seed", str(args.seed)]
+        generated = run_child("--phase", "generate", "--work", str(work), *sizes)
+        built = run_child("--phase", "build", "--work", str(work))
         figures = {
             "rows": args.rows,
             "points": args.points,
             "weeks": args.weeks,
-            "generate_seconds": round(generated, 1),
-            "dbt_build_seconds": round(build_seconds, 1),
-            "dbt_build_max_rss_mb": round(max_rss_mb),
+            "generate_seconds": generated["seconds"],
+            "dbt_build_seconds": built["seconds"],
+            "dbt_build_max_rss_mb": built["max_rss_mb"],
             **count_rows(work / "boljam.duckdb"),
         }
     print(json.dumps(figures))

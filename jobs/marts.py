@@ -174,5 +174,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile)
-    run_dbt(args.dbt_args or ["build"], profile=profile)
+    try:
+        run_dbt(args.dbt_args or ["build"], profile=profile)
+    except DbtRunError as error:
+        log.error("%s. The dbt log is in %s", error, profile.var / "dbt" / "logs")
+        return 1
     return 0

@@ -304,19 +304,33 @@ def test_weekly_panel_counts_and_zeros(built_marts):
     assert _weekly_count(built_marts, cell_d, "2016-08-01", "property") == 0
 
 
-def test_run_dbt_names_failed_node(tmp_path):
-    from jobs.marts import DbtRunError, run_dbt
+def _empty_lake_profile(tmp_path: Path):
     from jobs.settings import DbtSettings, load_profile
 
-    # An empty lake: the staging view fails because delta_scan finds no Delta table.
-    profile = load_profile("embedded").model_copy(
+    return load_profile("embedded").model_copy(
         update={
             "lake_dir": str(tmp_path / "empty_lake"),
             "var_dir": str(tmp_path / "var"),
             "dbt": DbtSettings(target="duckdb", duckdb_path=str(tmp_path / "empty.duckdb")),
         }
     )
+
+
+def test_run_dbt_names_failed_node(tmp_path):
+    from jobs.marts import DbtRunError, run_dbt
+
+    # An empty lake: the staging view fails because delta_scan finds no Delta table.
     with pytest.raises(DbtRunError) as caught:
-        run_dbt(["run", "--select", "stg_houston__offenses"], profile=profile)
+        run_dbt(["run", "--select", "stg_houston__offenses"], profile=_empty_lake_profile(tmp_path))
     assert "model.boljam.stg_houston__offenses" in str(caught.value)
-    assert caught.value.failed_nodes
+    assert len(caught.value.failed_nodes) == 1
+
+
+def test_marts_command_exit_code(tmp_path, monkeypatch):
+    import argparse
+
+    from jobs import marts
+
+    monkeypatch.setattr(marts, "load_profile", lambda name=None: _empty_lake_profile(tmp_path))
+    args = argparse.Namespace(dbt_args=["run", "--select", "stg_houston__offenses"], profile=None)
+    assert marts.run(args) == 1
