@@ -171,7 +171,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    # Each phase runs in its own child, started while this process is still small: on
+    # Each phase runs in its own child, started while this process is still small, because on
     # Linux a child's max RSS can count the memory of the parent that it was forked from.
     if args.phase:
         started = time.perf_counter()
