@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "summary": ("jobs.summary", "write var/demo/summary.json and print a short summary"),
     "demo": ("jobs.demo", "run the whole pipeline through Airflow DAG runs"),
     "text-quality": ("jobs.text.quality", "cross-validate the appeal and media text models"),
+    "appeals": ("jobs.text.appeals", "land appeals and media text as silver and gold Delta tables"),
     "synth": ("jobs.synth.cli", "generate a synthetic Kazakhstan with its ground truth"),
 }
 

@@ -115,7 +115,8 @@ class Gazetteer:
                 span = range(start, start + len(plain))
                 if any(used[i] for i in span):
                     continue
-                if not all(self._matches(folded[i], stem) for i, stem in zip(span, plain)):
+                pairs = zip(span, plain, strict=True)
+                if not all(self._matches(folded[i], stem) for i, stem in pairs):
                     continue
                 # Names are capitalised; the capital check keeps "семей" (of families) out.
                 if city is not None and not tokens[start][0].isupper():
