@@ -57,8 +57,8 @@ def is_valid_iin(value: str | None) -> bool:
     """Check an IIN: 12 digits whose last one is the check digit of the first 11.
 
     The check digit is the weighted sum of the first 11 digits modulo 11 with weights
-    1..11; when that gives 10, the weights 3..11, 1, 2 are used instead, and a second 10
-    means no valid IIN has those first digits.
+    1..11. When that gives 10, the weights 3..11, 1, 2 are used instead. A second 10 means
+    that no valid IIN starts with those 11 digits.
     """
     if value is None or len(value) != 12 or not value.isdigit():
         return False

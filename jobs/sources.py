@@ -15,7 +15,7 @@ from jobs.settings import CONF_DIR, ConfigError, Profile, load_profile, read_yam
 
 
 class Connection(BaseModel):
-    """Where a SQL source lives: an environment variable with a SQLAlchemy URL, or a default."""
+    """Location of a SQL source: an environment variable with a SQLAlchemy URL, or a default."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -42,7 +42,10 @@ stamp=.venv/.boljam-installed
 wanted=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
   echo "bootstrap: installing pinned packages into .venv (about 1-2 minutes on a fresh machine)"
-  .venv/bin/python -m pip install -q --disable-pip-version-check "uv==0.13.9"
+  if [ ! -x .venv/bin/uv ]; then
+    .venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip -q
+    .venv/bin/python -m pip install -q --disable-pip-version-check "uv==0.13.9"
+  fi
   VIRTUAL_ENV="$PWD/.venv" .venv/bin/uv pip install -q -r requirements.lock
   VIRTUAL_ENV="$PWD/.venv" .venv/bin/uv pip install -q --no-deps -e .
   echo "$wanted" > "$stamp"

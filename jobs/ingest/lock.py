@@ -20,8 +20,8 @@ class ConcurrentIngestError(RuntimeError):
 @contextmanager
 def source_lock(lock_dir: Path, source: str) -> Iterator[None]:
     """Hold the lock of ``source`` for the duration of the block."""
-    # NOTE: flock works on a local or NFS lake folder only; on object storage, run one
-    # ingest per source at a time through the DAG's max_active_runs instead.
+    # NOTE: flock works on a local or NFS lake folder only. On object storage, the DAG's
+    # max_active_runs=1 is what keeps one ingest per source at a time.
     lock_dir.mkdir(parents=True, exist_ok=True)
     path = lock_dir / f"{source}.lock"
     with path.open("a+") as handle:
