@@ -14,6 +14,7 @@ from deltalake import DeltaTable, write_deltalake
 
 from jobs.spark_delta import (
     DeltaSchemaMismatchError,
+    DeltaTableNotFoundError,
     DeltaWriteModeError,
     has_delta_spark,
     read_delta,
@@ -135,6 +136,11 @@ def test_unknown_mode_rejected(spark, tmp_path):
         write_delta(_incidents(spark, []), tmp_path / "t", mode="ignore")
 
 
+def test_read_missing_table_raises(spark, tmp_path):
+    with pytest.raises(DeltaTableNotFoundError, match="no Delta table at"):
+        read_delta(spark, tmp_path / "missing")
+
+
 def test_timestamps_with_and_without_zone(spark, tmp_path):
     from pyspark.sql import functions as F
 
@@ -178,7 +184,7 @@ def test_timestamp_survives_other_session_zone(spark, tmp_path):
         ),
     )
     previous = spark.conf.get("spark.sql.session.timeZone")
-    spark.conf.set("spark.sql.session.timeZone", "Asia/Almaty")
+    spark.conf.set("spark.sql.session.timeZone", "Asia/Tashkent")
     try:
         text = (
             read_delta(spark, table)
@@ -189,7 +195,7 @@ def test_timestamp_survives_other_session_zone(spark, tmp_path):
     finally:
         spark.conf.set("spark.sql.session.timeZone", previous)
     assert micros == 1_710_077_400_000_000
-    # Asia/Almaty is UTC+5 since March 2024.
+    # Asia/Tashkent is UTC+5 all year.
     assert text == "2024-03-10 18:30"
 
 
