@@ -102,7 +102,13 @@ def _make_date(year: int, month: int, day: int, raw: str) -> dt.date:
 
 def lexicon_votes(text: str) -> dict[str, int]:
     """Count the lexicon stems of each threat class found in ``text``."""
-    folded_words = [fold_kazakh(word) for word in words(normalise(text))]
+    # Hyphenated words count as their parts too ("Интернет-алаяқтар" has "алаяқтар").
+    folded_words = []
+    for word in words(normalise(text)):
+        folded = fold_kazakh(word)
+        folded_words.append(folded)
+        if "-" in folded:
+            folded_words.extend(folded.split("-"))
     joined = " ".join(folded_words)
     votes: dict[str, int] = {}
     for label, stems in THREAT_LEXICON.items():

@@ -1,7 +1,8 @@
 """Kazakh text normalisation: the 2021 Latin alphabet to Cyrillic, letter folding, tokens.
 
-The 2021 Kazakh Latin alphabet writes one letter per sound with diacritics
-(ä ğ ı i ñ ö q ş ū u ü y ç), so the conversion is a letter-by-letter table.
+The Kazakh Latin alphabet of January 2021 writes one letter per sound with diacritics, so the
+conversion is a letter table: ä ә, ğ ғ, ı і, i й/и, ñ ң, ö ө, q қ, ş ш, ū ұ, ü ү, u у, y ы
+(as in the Wikipedia article "Kazakh alphabets", which transliterates "Бұрыңғы" as "Būryñğy").
 """
 
 from __future__ import annotations
@@ -9,18 +10,22 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Kazakh Latin alphabet of 2021 -> Cyrillic. "I ı" is ы and "İ i" is і; "U u" is ұ, "Ū ū" is у.
 LATIN_2021_TO_CYRILLIC: dict[str, str] = {
     "a": "а", "ä": "ә", "b": "б", "d": "д", "e": "е", "f": "ф", "g": "г", "ğ": "ғ",
-    "h": "х", "ı": "ы", "i": "і", "j": "ж", "k": "к", "l": "л", "m": "м", "n": "н",
+    "h": "х", "ı": "і", "j": "ж", "k": "к", "l": "л", "m": "м", "n": "н",
     "ñ": "ң", "o": "о", "ö": "ө", "p": "п", "q": "қ", "r": "р", "s": "с", "ş": "ш",
-    "t": "т", "u": "ұ", "ū": "у", "ü": "ү", "v": "в", "y": "й", "z": "з", "ç": "ч",
-    "c": "ц", "w": "у", "x": "х",
+    "t": "т", "u": "у", "ū": "ұ", "ü": "ү", "v": "в", "y": "ы", "z": "з",
+    # NOTE: ç, c, w and x are not in the 2021 table; they map to the Russian letters that
+    # loanwords use.
+    "ç": "ч", "c": "ц", "w": "у", "x": "х",
 }  # fmt: skip
-UPPER_LATIN_2021 = {"I": "Ы", "İ": "І"}
+UPPER_LATIN_2021 = {"I": "І", "İ": "И"}
+LATIN_VOWELS = frozenset("aäeıioöuūüy")
 
-# Letters that only a Kazakh Latin text of 2021 uses; a word with one of them is converted.
+# Letters that only a Kazakh Latin text of 2021 uses.
 LATIN_2021_MARKERS = frozenset("äğıñöqşūüçİ")
+# A text is converted as a whole when at least this share of its Latin words has a marker.
+MIN_MARKER_SHARE = 0.25
 
 KAZAKH_LETTERS = frozenset("әғқңөұүһі")
 
@@ -58,14 +63,21 @@ MIN_STEM = 3
 
 
 def latin_to_cyrillic(text: str) -> str:
-    """Convert text in the 2021 Kazakh Latin alphabet to Cyrillic, keeping the letter case."""
+    """Convert text in the 2021 Kazakh Latin alphabet to Cyrillic, keeping the letter case.
+
+    The letter i is й after a vowel ("syi" сый, "üiıne" үйіне) and и elsewhere.
+    """
     out = []
-    for char in text:
+    for index, char in enumerate(text):
         if char in UPPER_LATIN_2021:
             out.append(UPPER_LATIN_2021[char])
             continue
         lower = char.lower()
-        target = LATIN_2021_TO_CYRILLIC.get(lower)
+        if lower == "i":
+            after_vowel = index > 0 and text[index - 1].lower() in LATIN_VOWELS
+            target = "й" if after_vowel else "и"
+        else:
+            target = LATIN_2021_TO_CYRILLIC.get(lower)
         if target is None:
             out.append(char)
         elif char != lower:
@@ -77,13 +89,16 @@ def latin_to_cyrillic(text: str) -> str:
 
 def is_latin_2021_word(word: str) -> bool:
     """Tell whether ``word`` is written in the 2021 Kazakh Latin alphabet."""
-    return any(char in LATIN_2021_MARKERS for char in word) and not re.search(r"[а-яё]", word, re.I)
+    return any(char in LATIN_2021_MARKERS for char in word.lower() + word) and not re.search(
+        r"[а-яё]", word, re.I
+    )
 
 
 def normalise(text: str, latin: str = "auto") -> str:
     """Normalise Kazakh and Russian text: NFC, look-alike letters, Latin Kazakh to Cyrillic.
 
-    ``latin`` is ``"auto"`` (convert only words with a 2021-alphabet letter such as ş or q),
+    ``latin`` is ``"auto"`` (convert the Latin words when a quarter of them has a letter
+    that only the 2021 alphabet uses, such as ş or q),
     ``"all"`` (convert every Latin letter) or ``"keep"``.
     """
     if latin not in ("auto", "all", "keep"):
@@ -92,10 +107,15 @@ def normalise(text: str, latin: str = "auto") -> str:
     if latin == "all":
         return latin_to_cyrillic(text)
     if latin == "auto":
-        text = WORD.sub(
-            lambda m: latin_to_cyrillic(m.group()) if is_latin_2021_word(m.group()) else m.group(),
-            text,
-        )
+        latin_words = [
+            w for w in WORD.findall(text) if re.fullmatch(r"[^\W\d_а-яёәғқңөұүһі'-]+", w, re.I)
+        ]
+        marked = sum(is_latin_2021_word(word) for word in latin_words)
+        if latin_words and marked / len(latin_words) >= MIN_MARKER_SHARE:
+            text = WORD.sub(
+                lambda m: latin_to_cyrillic(m.group()) if m.group() in latin_words else m.group(),
+                text,
+            )
     return text
 
 
