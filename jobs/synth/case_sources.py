@@ -174,7 +174,7 @@ def write_admin_offences(world: w.World, out: Path) -> tuple[dict, list[PlantedR
             9, 18, count
         )
         decision_text = _text(world, decision_hour, second, region)
-        # The MRP of the decision year; years before the first listed one use the first.
+        # The MRP of the decision year, or of the first listed year for earlier decisions.
         year_index = np.searchsorted(mrp_years, world.hour_year[decision_hour], side="right") - 1
         mrp = mrp_values[np.maximum(year_index, 0)]
         lat, lon = w.points_in_cells(rng, world.grid, cell)
@@ -353,6 +353,19 @@ def write_probation(world: w.World, out: Path) -> tuple[dict, list[PlantedRow]]:
     return {"probation": db.close()}, planted
 
 
+def _plan_spikes(rng, holders: int, months: np.ndarray, planted) -> dict[tuple[int, str], float]:
+    """Draw the (holder, month) pairs whose movements carry factor times the usual volume."""
+    spike_count = max(1, int(round(holders * planted.volume_spikes_per_1000_holders / 1000)))
+    spike_holder = rng.choice(holders, size=min(spike_count, holders), replace=False)
+    spike_month = months[rng.integers(0, len(months), len(spike_holder))]
+    low, high = planted.volume_spike_factor
+    spike_factor = np.round(rng.uniform(low, high, len(spike_holder)), 2)
+    return {
+        (int(h), str(m)): f
+        for h, m, f in zip(spike_holder.tolist(), spike_month, spike_factor.tolist(), strict=True)
+    }
+
+
 def write_precursors(world: w.World, out: Path) -> tuple[dict, list[PlantedRow]]:
     """Write precursors.sqlite with planted monthly volume spikes and unlicensed movements."""
     settings = world.settings.precursor
@@ -396,19 +409,8 @@ def write_precursors(world: w.World, out: Path) -> tuple[dict, list[PlantedRow]]
             "city": _city(world, cell),
         },
     )
-    # Spikes: (holder, month) pairs whose movements carry factor times the usual volume.
     months = np.unique(world.calendar.dates.astype("datetime64[M]"))
-    spike_count = max(
-        1, int(round(holders * settings.planted.volume_spikes_per_1000_holders / 1000))
-    )
-    spike_holder = rng.choice(holders, size=min(spike_count, holders), replace=False)
-    spike_month = months[rng.integers(0, len(months), len(spike_holder))]
-    low, high = settings.planted.volume_spike_factor
-    spike_factor = np.round(rng.uniform(low, high, len(spike_holder)), 2)
-    spikes = {
-        (int(h), str(m)): f
-        for h, m, f in zip(spike_holder.tolist(), spike_month, spike_factor.tolist(), strict=True)
-    }
+    spikes = _plan_spikes(rng, holders, months, settings.planted)
     planted: list[PlantedRow] = [
         ("volume_spike", "precursors", "licences", h + 1, f"month={m} factor={f}")
         for (h, m), f in sorted(spikes.items())
