@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import logging
 import os
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -24,6 +25,9 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 
 # Node statuses that make a dbt command fail (see dbt.artifacts.schemas.results).
 _FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+
+# Terminal colour codes, which dbt puts in unit test diffs.
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class DbtRunError(RuntimeError):
@@ -97,7 +101,8 @@ def _failed_nodes(result: object) -> list[str]:
         status = str(getattr(node_result, "status", "")).lower()
         if status in _FAILED_STATUSES:
             node_id = getattr(getattr(node_result, "node", None), "unique_id", "?")
-            failed.append(f"{node_id}: {node_result.message}")
+            message = _ANSI_ESCAPE.sub("", str(node_result.message))
+            failed.append(f"{node_id}: {message}")
     return failed
 
 
