@@ -11,10 +11,11 @@ Scheduled by the `marts` asset; its outlet `gold_forecasts` schedules `boljam_re
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from airflow.sdk import Asset, dag, task
 
+from jobs.dag_defaults import default_args
 from jobs.lineage import GOLD_FORECASTS_ASSET, MARTS_ASSET
 from jobs.settings import CONF_DIR, read_yaml
 
@@ -29,7 +30,7 @@ GOLD_FORECASTS = Asset(name=GOLD_FORECASTS_ASSET[0], uri=GOLD_FORECASTS_ASSET[1]
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "forecasting", "retries": 1, "retry_delay": timedelta(minutes=5)},
+    default_args=default_args("forecasting"),
     tags=["boljam", "forecast", "spark", "mlflow"],
     doc_md=__doc__,
 )

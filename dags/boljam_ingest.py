@@ -10,10 +10,11 @@ Outlets: one `silver_<source>` asset per source, which schedules `boljam_transfo
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from airflow.sdk import Asset, TaskGroup, dag, task
 
+from jobs.dag_defaults import default_args
 from jobs.lineage import SILVER_ASSET_PREFIX, asset_uri
 from jobs.sources import load_catalogue
 
@@ -26,7 +27,7 @@ CATALOGUE = load_catalogue()
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    default_args=default_args("data-engineering"),
     tags=["boljam", "ingestion"],
     doc_md=__doc__,
 )

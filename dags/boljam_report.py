@@ -9,10 +9,11 @@ Scheduled by the `gold_forecasts` asset.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from airflow.sdk import Asset, dag, task
 
+from jobs.dag_defaults import default_args
 from jobs.lineage import GOLD_FORECASTS_ASSET
 from jobs.settings import CONF_DIR, read_yaml
 
@@ -26,7 +27,7 @@ GOLD_FORECASTS = Asset(name=GOLD_FORECASTS_ASSET[0], uri=GOLD_FORECASTS_ASSET[1]
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "forecasting-center", "retries": 1, "retry_delay": timedelta(minutes=5)},
+    default_args=default_args("forecasting-center"),
     tags=["boljam", "reports"],
     doc_md=__doc__,
 )

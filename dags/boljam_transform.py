@@ -9,10 +9,11 @@ Scheduled by any `silver_<source>` asset; its outlet `marts` schedules `boljam_f
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from airflow.sdk import Asset, dag, task
 
+from jobs.dag_defaults import default_args
 from jobs.lineage import MARTS_ASSET, SILVER_ASSET_PREFIX, asset_uri
 from jobs.sources import load_catalogue
 
@@ -29,7 +30,7 @@ MARTS = Asset(name=MARTS_ASSET[0], uri=MARTS_ASSET[1])
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "analytics-engineering", "retries": 1, "retry_delay": timedelta(minutes=5)},
+    default_args=default_args("analytics-engineering"),
     tags=["boljam", "dbt", "marts"],
     doc_md=__doc__,
 )

@@ -96,7 +96,12 @@ def migrate(env: dict[str, str]) -> None:
 
 
 def test_dag(dag_id: str, logical_date: str, env: dict[str, str], log_path: Path) -> None:
-    """Run one DAG in-process with ``airflow dags test`` and fail unless the run succeeds."""
+    """Run one DAG in-process with ``airflow dags test`` and fail unless the run succeeds.
+
+    Tasks do not retry here (unless BOLJAM_TASK_RETRIES is set), because a one-off run
+    would otherwise sit out each retry delay before it reports a failure.
+    """
+    env = {**env, "BOLJAM_TASK_RETRIES": env.get("BOLJAM_TASK_RETRIES", "0")}
     run_airflow(["dags", "test", dag_id, logical_date], env, log_path)
     output = log_path.read_text(encoding="utf-8", errors="replace")
     # `dags test` can exit 0 after a task failed; the run's final state is in its output.

@@ -165,9 +165,12 @@ def encode_watermark(value) -> dict | None:
     return {"type": type(value).__name__, "value": value}
 
 
-def decode_watermark(encoded: dict | None):
+def decode_watermark(encoded):
     if encoded is None:
         return None
+    if not isinstance(encoded, dict):
+        # Commits written before watermarks carried their type hold the bare value.
+        return encoded
     kind, value = encoded["type"], encoded["value"]
     if kind == "datetime":
         return datetime.fromisoformat(value)
