@@ -1,9 +1,10 @@
 """Benchmark: the Spark forecast job on a generated Houston silver table.
 
 It writes a houston_crime silver table of ``--rows`` generated incidents at ``--points``
-fixed places (so about as many H3 resolution 8 cells, fewer where places share a cell)
-over ``--weeks`` weeks, then runs ``run_forecast("houston_all_offences")`` against it
-with a temporary lake and MLflow store, on the profile's Spark master.
+fixed places over ``--weeks`` weeks. Places that share an H3 resolution 8 cell make one
+study cell, so there are at most ``--points`` cells. Then it runs
+``run_forecast("houston_all_offences")`` against the table with a temporary lake and
+MLflow store, on the profile's Spark master.
 
     .venv/bin/python bench/forecast.py --rows 200000 --points 3000 --weeks 52
 

@@ -121,6 +121,10 @@ def build_panel(incidents: DataFrame, weeks: WeekRange, horizon: int = 1) -> Dat
     The study area is every cell with at least one incident in ``incidents``, partial weeks
     included. ``week_index`` counts weeks from ``weeks.first_week`` (0). The forecast weeks
     follow ``weeks.last_week`` and have a null ``count``.
+
+    NOTE: backtest folds use this study area too, so it includes cells whose first incident
+    falls after a fold's evaluation week. Such cells have zero history and are rarely
+    flagged, but they add to the cell count behind the flagged fraction.
     """
     from pyspark.sql import functions as F
 
