@@ -135,8 +135,9 @@ def lexicon_label(text: str) -> str | None:
 def tag_threats(texts: list[str], min_probability: float = 0.6) -> list[tuple[str, str]]:
     """Tag each text with a threat class and its source ("lexicon", "model" or "none").
 
-    The model is trained on the lexicon-labelled texts only; texts it scores below
-    ``min_probability`` stay "other".
+    The model learns the lexicon labels against the texts without a lexicon hit as "other".
+    A text without a hit gets the model's class only when its probability reaches
+    ``min_probability``.
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression

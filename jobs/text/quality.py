@@ -1,6 +1,7 @@
 """``boljam text-quality``: cross-validate the text models, log them to MLflow, write figures.
 
-Writes ``var/text-quality.json`` as task -> language -> metric -> value. Each variant is an
+Writes ``var/text-quality.json`` as task -> language -> metric -> value; a run with
+``--tasks`` replaces only the entries of those tasks. Each variant is an
 MLflow run; the best variant of each task and language is refit on all appeals, logged with
 its model and registered as ``boljam-text-<task>-<language>``.
 """
@@ -76,7 +77,10 @@ def run(args: argparse.Namespace) -> int:
 
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(figures, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    # Tasks measured in this run replace their entries; other tasks keep their last figures.
+    previous = json.loads(output.read_text(encoding="utf-8")) if output.exists() else {}
+    merged = previous | figures
+    output.write_text(json.dumps(merged, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     logger.info("wrote %s after %.0f s", output, time.monotonic() - started)
     return 0
 
