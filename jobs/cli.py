@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "marts": ("jobs.marts", "run dbt (build, docs) on the marts project"),
     "forecast": ("jobs.forecast", "build features, backtest and forecast one target on Spark"),
     "report": ("jobs.report", "write the HTML and PDF report of one target"),
+    "hotspots": ("jobs.hotspots.cli", "write the emerging hot spots of forecast targets"),
+    "letters": ("jobs.letters.cli", "write and send the PDF letters to agencies"),
     "summary": ("jobs.summary", "write var/demo/summary.json and print a short summary"),
     "demo": ("jobs.demo", "run the whole pipeline through Airflow DAG runs"),
     "text-quality": ("jobs.text.quality", "cross-validate the appeal and media text models"),

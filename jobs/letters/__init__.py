@@ -1,0 +1,1 @@
+"""PDF letters to agencies: top risk cells, emerging hot spots and the recommended focus."""
