@@ -5,6 +5,14 @@ dbt runs in this process through ``dbt.cli.main.dbtRunner``. The paths that
 ``conf/profiles/``: the lake folder, the DuckDB file and the Delta extension file that the
 ``duckdb-extension-delta`` package ships, so that DuckDB never downloads an extension.
 Build output (``target/``, logs) goes under ``<var>/dbt/`` to keep the repository clean.
+
+Before a command that reads sources, two steps prepare them:
+
+- ``write_h3_cells`` writes the ``silver/h3_cells`` Delta table with the H3 attributes of
+  every cell in the silver incident tables, because DuckDB has no H3 functions offline.
+- On the ``postgres`` target, ``copy_lake_to_postgres`` copies the silver and gold Delta
+  tables into the ``silver`` and ``gold`` schemas of the target database, because the
+  PostgreSQL sources read plain tables there.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from jobs.settings import PROJECT_ROOT, Profile, load_profile
 
@@ -29,6 +38,22 @@ _FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 # Terminal colour codes, which dbt puts in unit test diffs.
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
+# Silver incident tables whose H3 cells go into silver/h3_cells.
+INCIDENT_TABLES = ("houston_crime", "portland_calls", "edinburgh_accidents")
+
+# Lake tables that the dbt sources read, by layer. The postgres target gets copies of them.
+SOURCE_TABLES = {
+    "silver": (*INCIDENT_TABLES, "rejects", "citizen_appeals", "h3_cells"),
+    "gold": ("forecasts", "backtests"),
+}
+
+# dbt commands that read sources, so that the prepare steps run before them.
+_SOURCE_READING_COMMANDS = frozenset({"build", "run", "test", "source"})
+
+# Used when neither run_dbt's postgres_url nor $BOLJAM_PG_URL is set: the local server of
+# scripts/postgres.sh.
+DEFAULT_POSTGRES_URL = "postgresql://boljam@127.0.0.1:55432/boljam"
+
 
 class DbtRunError(RuntimeError):
     """A dbt command failed, either before running any node or on the nodes named."""
@@ -41,6 +66,10 @@ class DbtRunError(RuntimeError):
         if detail:
             message = f"{message}: {detail}"
         super().__init__(message)
+
+
+class PostgresCopyError(RuntimeError):
+    """Copying a lake table into PostgreSQL failed."""
 
 
 class DeltaExtensionNotFoundError(FileNotFoundError):
@@ -65,10 +94,29 @@ def delta_extension_path() -> Path:
     return path
 
 
-def dbt_environment(profile: Profile) -> dict[str, str]:
-    """Return the environment variables that ``dbt/profiles.yml`` reads, for ``profile``."""
-    duckdb_path = profile.path(profile.dbt.duckdb_path)
+def postgres_environment(url: str) -> dict[str, str]:
+    """Return the ``BOLJAM_PG_*`` variables that the postgres target reads, from a URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgresql", "postgres"} or not parts.hostname:
+        raise ValueError(
+            f"invalid PostgreSQL URL {url!r}; expected postgresql://user@host:port/database"
+        )
     return {
+        "BOLJAM_PG_HOST": parts.hostname,
+        "BOLJAM_PG_PORT": str(parts.port or 5432),
+        "BOLJAM_PG_USER": unquote(parts.username or "boljam"),
+        "BOLJAM_PG_PASSWORD": unquote(parts.password or ""),
+        "BOLJAM_PG_DATABASE": parts.path.lstrip("/") or "boljam",
+    }
+
+
+def dbt_environment(profile: Profile, postgres_url: str | None = None) -> dict[str, str]:
+    """Return the environment variables that ``dbt/profiles.yml`` reads, for ``profile``.
+
+    The ``BOLJAM_PG_*`` variables are set only when ``postgres_url`` is given.
+    """
+    duckdb_path = profile.path(profile.dbt.duckdb_path)
+    environment = {
         "BOLJAM_LAKE_DIR": str(profile.lake),
         "BOLJAM_DUCKDB_PATH": str(duckdb_path),
         "BOLJAM_DUCKDB_DELTA_EXTENSION": str(delta_extension_path()),
@@ -77,6 +125,127 @@ def dbt_environment(profile: Profile) -> dict[str, str]:
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "true",
     }
+    if postgres_url:
+        environment.update(postgres_environment(postgres_url))
+    return environment
+
+
+def h3_cells_schema():
+    """Return the Arrow schema of ``silver/h3_cells``, which only this module writes."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field("h3_cell", pa.string(), nullable=False),
+            pa.field("resolution", pa.int32(), nullable=False),
+            pa.field("parent_r7", pa.string(), nullable=False),
+            # Null for resolution-7 cells, which have no resolution-8 parent.
+            pa.field("parent_r8", pa.string(), nullable=True),
+            pa.field("centroid_lat", pa.float64(), nullable=False),
+            pa.field("centroid_lon", pa.float64(), nullable=False),
+            pa.field("area_km2", pa.float64(), nullable=False),
+            pa.field("city", pa.string(), nullable=False),
+            pa.field("_loaded_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        ]
+    )
+
+
+def write_h3_cells(profile: Profile) -> int:
+    """Write ``silver/h3_cells``: one row per H3 cell of the silver incidents, and return its size.
+
+    Every r7, r8 and r9 cell of the incident tables gets its resolution, its r7 and r8
+    parents, its centroid and its area in km2 from the h3 package. Missing incident tables
+    are skipped, so an empty lake gives an empty table.
+    """
+    import datetime as dt
+
+    import h3
+    import pyarrow as pa
+    from deltalake import DeltaTable, write_deltalake
+    from deltalake.exceptions import TableNotFoundError
+
+    cell_city: dict[str, str] = {}
+    for name in INCIDENT_TABLES:
+        try:
+            table = DeltaTable(str(profile.table_path("silver", name)))
+        except TableNotFoundError:
+            log.warning("silver table %s not found; its cells are left out of h3_cells", name)
+            continue
+        columns = table.to_pyarrow_table(columns=["city", "h3_r7", "h3_r8", "h3_r9"])
+        for column in ("h3_r7", "h3_r8", "h3_r9"):
+            pairs = pa.table({"cell": columns[column], "city": columns["city"]})
+            for row in pairs.group_by(["cell", "city"]).aggregate([]).to_pylist():
+                # NOTE: a cell on the border of two study areas keeps the first city
+                # in alphabetical order; the study areas of the three cities are far apart.
+                known = cell_city.get(row["cell"])
+                if known is None or row["city"] < known:
+                    cell_city[row["cell"]] = row["city"]
+
+    loaded_at = dt.datetime.now(dt.UTC)
+    rows = []
+    for cell, city in sorted(cell_city.items()):
+        resolution = h3.get_resolution(cell)
+        lat, lon = h3.cell_to_latlng(cell)
+        rows.append(
+            {
+                "h3_cell": cell,
+                "resolution": resolution,
+                "parent_r7": h3.cell_to_parent(cell, 7),
+                "parent_r8": h3.cell_to_parent(cell, 8) if resolution >= 8 else None,
+                "centroid_lat": lat,
+                "centroid_lon": lon,
+                "area_km2": h3.cell_area(cell, unit="km^2"),
+                "city": city,
+                "_loaded_at": loaded_at,
+            }
+        )
+    path = profile.table_path("silver", "h3_cells")
+    write_deltalake(
+        str(path),
+        pa.Table.from_pylist(rows, schema=h3_cells_schema()),
+        mode="overwrite",
+        schema_mode="overwrite",
+    )
+    log.info("wrote %d H3 cells to %s", len(rows), path)
+    return len(rows)
+
+
+def copy_lake_to_postgres(profile: Profile, url: str) -> dict[str, int]:
+    """Copy the source Delta tables into the schemas ``silver`` and ``gold`` at ``url``.
+
+    Each table is replaced as a whole through ADBC bulk ingest (COPY), and the row count
+    of every copied table is returned under ``schema.table``. A lake table that does not
+    exist is skipped, so dbt later reports its source as missing.
+
+    Raises:
+        PostgresCopyError: a table could not be written.
+    """
+    import adbc_driver_postgresql.dbapi
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    counts: dict[str, int] = {}
+    with adbc_driver_postgresql.dbapi.connect(url) as connection:
+        for schema, names in SOURCE_TABLES.items():
+            with connection.cursor() as cursor:
+                cursor.execute(f"create schema if not exists {schema}")
+            for name in names:
+                try:
+                    table = DeltaTable(str(profile.table_path(schema, name))).to_pyarrow_table()
+                except TableNotFoundError:
+                    log.warning("%s table %s not found; not copied to PostgreSQL", schema, name)
+                    continue
+                try:
+                    with connection.cursor() as cursor:
+                        cursor.adbc_ingest(name, table, mode="replace", db_schema_name=schema)
+                except adbc_driver_postgresql.dbapi.Error as error:
+                    raise PostgresCopyError(
+                        f"copying {schema}.{name} to PostgreSQL failed: {error}"
+                    ) from error
+                counts[f"{schema}.{name}"] = table.num_rows
+        connection.commit()
+    log.info("copied %d lake tables to PostgreSQL: %s", len(counts), counts)
+    return counts
 
 
 @contextlib.contextmanager
@@ -119,19 +288,34 @@ def _close_duckdb_connection() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
-def run_dbt(args: list[str], profile: Profile | None = None) -> None:
+def run_dbt(
+    args: list[str], profile: Profile | None = None, postgres_url: str | None = None
+) -> None:
     """Run one dbt command, such as ``["build"]``, on the project for ``profile``.
 
     ``profile`` defaults to ``load_profile()``. The project and profiles folder, the
-    target path and the log path are added unless ``args`` already sets them.
+    target path and the log path are added unless ``args`` already sets them. On the
+    ``postgres`` target the database is ``postgres_url``, else ``$BOLJAM_PG_URL``, else
+    ``DEFAULT_POSTGRES_URL``. Before ``build``, ``run``, ``test`` and ``source`` commands
+    the H3 cell table is written and, on the postgres target, the lake tables are copied.
 
     Raises:
         DbtRunError: dbt could not start or parse, or a model, test or unit test failed.
+        PostgresCopyError: copying the lake tables into PostgreSQL failed.
     """
     from dbt.cli.main import dbtRunner
 
     profile = profile or load_profile()
-    environment = dbt_environment(profile)
+    target = profile.dbt.target
+    if target == "postgres":
+        postgres_url = postgres_url or os.environ.get("BOLJAM_PG_URL") or DEFAULT_POSTGRES_URL
+    else:
+        postgres_url = None
+    environment = dbt_environment(profile, postgres_url)
+    if args and args[0] in _SOURCE_READING_COMMANDS:
+        write_h3_cells(profile)
+        if postgres_url:
+            copy_lake_to_postgres(profile, postgres_url)
     Path(environment["BOLJAM_DUCKDB_PATH"]).parent.mkdir(parents=True, exist_ok=True)
 
     command = list(args)
@@ -145,7 +329,12 @@ def run_dbt(args: list[str], profile: Profile | None = None) -> None:
         if flag not in command:
             command += [flag, value]
 
-    log.info("running dbt %s on lake %s", " ".join(args), environment["BOLJAM_LAKE_DIR"])
+    log.info(
+        "running dbt %s on lake %s, target %s",
+        " ".join(args),
+        environment["BOLJAM_LAKE_DIR"],
+        target,
+    )
     with _environment(environment):
         try:
             outcome = dbtRunner().invoke(command)

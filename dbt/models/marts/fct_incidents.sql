@@ -1,8 +1,27 @@
+{#
+    Incremental: a run selects only the silver rows loaded after the newest
+    loaded_at already in the table, and delete+insert replaces the rows with
+    the same incident_key, so a late-arriving update of an incident is
+    merged and a rerun without new loads changes nothing.
+    NOTE: rows deleted from silver stay here until a --full-refresh.
+#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='incident_key',
+        incremental_strategy='delete+insert',
+    )
+}}
+
 with
 
 incidents as (
 
     select * from {{ ref('int_incidents__unioned') }}
+
+    {% if is_incremental() %}
+        where loaded_at > (select max(loaded_at) from {{ this }})
+    {% endif %}
 
 ),
 
