@@ -183,6 +183,8 @@ def build_media_weekly(media):
 
 def build_emerging(media, settings: dict):
     """Find emerging terms in the media items by week; one row per week and term."""
+    from collections import Counter
+
     import pandas as pd
 
     from jobs.text.emerging import detect_emerging, extract_terms, weekly_counts
@@ -196,8 +198,17 @@ def build_emerging(media, settings: dict):
         documents.append((week, terms))
         for term in terms:
             examples.setdefault((week, term), item.title)
+    counts = weekly_counts(documents)
+    # Weeks without items count as zero history, so fill every Monday between the first and
+    # last week.
+    if counts:
+        monday = dt.date.fromisoformat(min(counts))
+        last = dt.date.fromisoformat(max(counts))
+        while monday < last:
+            counts.setdefault(monday.isoformat(), Counter())
+            monday += dt.timedelta(days=7)
     found = detect_emerging(
-        weekly_counts(documents), options["history_weeks"], options["alpha"], options["min_count"]
+        counts, options["history_weeks"], options["alpha"], options["min_count"]
     )
     columns = ["week_start", "term", "count", "expected", "p_value", "example"]
     rows = [
