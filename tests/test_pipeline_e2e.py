@@ -84,10 +84,18 @@ def test_silver_plus_rejects_equals_bronze(pipeline_run):
 
 def test_batches_reconcile(pipeline_run):
     _, summary = pipeline_run
-    assert {batch["source"] for batch in summary["batches"]} == set(REAL_ROWS)
+    assert set(REAL_ROWS) <= {batch["source"] for batch in summary["batches"]}
     for batch in summary["batches"]:
         parts = batch["inserted"] + batch["updated"] + batch["duplicates"] + batch["rejected"]
         assert parts == batch["rows_read"], batch
+
+
+def test_dumps_land_as_record_tables(pipeline_run):
+    _, summary = pipeline_run
+    # The appeals and headline dumps are copied whole: 1,200 appeals and 145 headlines.
+    assert summary["rows"]["bronze"]["citizen_appeals"] == 1_200
+    assert summary["rows"]["bronze"]["media_headlines"] == 145
+    assert summary["rows"]["silver"]["media_headlines"] == 145
 
 
 def test_houston_rejects_have_known_reasons(pipeline_run):
