@@ -1,8 +1,8 @@
 """Emerging terms: weekly term counts tested against their own history.
 
 For each term and week, the count is compared with a Poisson law whose mean is the term's
-average count over the previous ``history_weeks`` weeks, plus a prior of 0.5 occurrences
-spread over the history so that an unseen term does not get a zero mean. The one-sided
+average count over the previous ``history_weeks`` weeks. A prior of 0.5 occurrences is added
+to the history so that an unseen term does not get a zero mean. The one-sided
 p-value is P(X >= count). A term is emerging when that p-value is below ``alpha`` divided by
 the number of terms tested that week (Bonferroni) and its count is at least ``min_count``.
 """

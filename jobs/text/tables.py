@@ -66,6 +66,11 @@ def build_appeals(frame, gazetteer, settings: dict, predictions: dict, links) ->
         deadline = submitted[index] + dt.timedelta(days=days)
         is_open = record.status != "решена"
         linked_id = int(frame.id.iloc[linked[index]]) if linked[index] >= 0 else None
+        place_source = None
+        if place is not None:
+            place_source = "text"
+        elif column_place is not None:
+            place_source = "region_column"
         rows.append(
             {
                 "appeal_id": int(record.id),
@@ -81,7 +86,7 @@ def build_appeals(frame, gazetteer, settings: dict, predictions: dict, links) ->
                 "city": place.city if place else None,
                 "region_code": region_code or UNKNOWN_REGION,
                 "region_name": gazetteer.region_name(region_code) if region_code else None,
-                "place_source": "text" if place else ("region_column" if column_place else None),
+                "place_source": place_source,
                 "submitted_at": submitted[index],
                 "week_start": week_start(submitted[index]),
                 "response_days": int(days),
