@@ -2,7 +2,9 @@
 ### Boljam reports
 
 Writes the self-contained HTML report of every forecast target from the gold forecast and
-backtest tables into `var/reports/`.
+backtest tables into `var/reports/`, the emerging hot spots of every target into the gold
+`emerging_hotspots` table, and then one PDF letter per region of `conf/letters.yml` into
+`var/outbox/<date>/`, e-mailed when a loopback SMTP server is configured.
 
 Scheduled by the `gold_forecasts` asset.
 """
@@ -32,6 +34,7 @@ GOLD_FORECASTS = Asset(name=GOLD_FORECASTS_ASSET[0], uri=GOLD_FORECASTS_ASSET[1]
     doc_md=__doc__,
 )
 def boljam_report():
+    letters = write_letters()
     for target in TARGETS:
 
         @task(task_id=f"report_{target}")
@@ -44,6 +47,32 @@ def boljam_report():
             return str(render(target_name, profile.var / "reports", profile))
 
         write_report()
+
+        @task(task_id=f"hotspots_{target}")
+        def write_hotspots(target_name: str = target) -> int:
+            """Classify the emerging hot spots of one target into the gold table."""
+            from jobs.hotspots.cli import DEFAULT_ALPHA, DEFAULT_K_RING, write_target
+            from jobs.settings import load_profile
+            from models.targets import load_targets
+
+            target_config = load_targets()[target_name]
+            return write_target(
+                target_name, DEFAULT_K_RING, DEFAULT_ALPHA, load_profile(), target_config
+            )
+
+        write_hotspots() >> letters
+
+
+# Letters go out once every hot spot task has ended, with the sections that succeeded.
+@task(task_id="write_letters", trigger_rule="all_done")
+def write_letters() -> list[str]:
+    """Write the PDF letter of every region and send it when SMTP is configured."""
+    from jobs.letters.cli import write_letters as write_all
+    from jobs.letters.settings import load_letter_settings
+    from jobs.settings import load_profile
+
+    letters = write_all(load_profile(), load_letter_settings())
+    return [str(letter.pdf) for letter in letters]
 
 
 boljam_report()
