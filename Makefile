@@ -7,7 +7,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: bootstrap demo test lint
+.PHONY: bootstrap demo test lint airflow airflow-stop mlflow mlflow-stop docs text-quality
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -20,3 +20,25 @@ test: bootstrap
 
 lint: bootstrap
 	.venv/bin/ruff check jobs models dags tests bench
+
+# Airflow UI, scheduler, DAG processor and triggerer on 127.0.0.1 with login on.
+airflow: bootstrap
+	bash scripts/airflow.sh start
+
+airflow-stop:
+	bash scripts/airflow.sh stop
+
+# MLflow UI over var/mlflow on 127.0.0.1.
+mlflow: bootstrap
+	bash scripts/mlflow.sh start
+
+mlflow-stop:
+	bash scripts/mlflow.sh stop
+
+# dbt docs of the marts, generated and served on 127.0.0.1:8580.
+docs: bootstrap
+	$(PY) -m jobs.cli marts docs generate
+	cd var/dbt/target && ../../../.venv/bin/python -m http.server 8580 --bind 127.0.0.1
+
+text-quality: bootstrap
+	$(PY) -m jobs.cli text-quality

@@ -19,6 +19,9 @@ from jobs.settings import PROJECT_ROOT, Profile, load_profile
 logger = logging.getLogger(__name__)
 
 
+API_PORT = int(os.environ.get("BOLJAM_AIRFLOW_PORT", "8080"))
+
+
 class AirflowRunError(RuntimeError):
     """An Airflow command exited with an error."""
 
@@ -64,9 +67,51 @@ def airflow_env(profile: Profile | None = None, home: Path | None = None) -> dic
             "MLFLOW_DISABLE_TELEMETRY": "true",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "NO_PROXY": "127.0.0.1,localhost",
+            # Settings the servers of `make airflow` share: every component must sign and
+            # check task tokens with one secret, and talk to the API server on loopback.
+            "AIRFLOW__API_AUTH__JWT_SECRET": _local_secret(home / "jwt_secret"),
+            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{API_PORT}",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(API_PORT),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{API_PORT}/execution/",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "2",
+            "AIRFLOW__CORE__AUTH_MANAGER": (
+                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+            ),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         }
     )
     return env
+
+
+def _local_secret(path: Path) -> str:
+    """Return a random secret kept in ``path``, creating it on first use."""
+    if not path.exists():
+        path.write_text(secrets.token_hex(32), encoding="ascii")
+        path.chmod(0o600)
+    return path.read_text(encoding="ascii").strip()
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument(
+        "--exports",
+        action="store_true",
+        help="print the Airflow settings as shell export lines (for scripts/airflow.sh)",
+    )
+
+
+def run(args) -> int:
+    import shlex
+
+    env = airflow_env()
+    keys = sorted(key for key in env if key.startswith(("AIRFLOW", "BOLJAM", "PYSPARK")))
+    keys += ["PATH", "SPARK_LOCAL_IP", "DO_NOT_TRACK", "MLFLOW_DISABLE_TELEMETRY",
+             "DBT_SEND_ANONYMOUS_USAGE_STATS", "NO_PROXY"]
+    for key in keys:
+        print(f"export {key}={shlex.quote(env[key])}")
+    return 0
 
 
 def run_airflow(args: list[str], env: dict[str, str], log_path: Path | None = None) -> None:

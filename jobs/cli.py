@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "letters": ("jobs.letters.cli", "write and send the PDF letters to agencies"),
     "summary": ("jobs.summary", "write var/demo/summary.json and print a short summary"),
     "demo": ("jobs.demo", "run the whole pipeline through Airflow DAG runs"),
+    "airflow-env": ("jobs.airflow_env", "print the project-local Airflow settings"),
     "text-quality": ("jobs.text.quality", "cross-validate the appeal and media text models"),
     "appeals": ("jobs.text.appeals", "land appeals and media text as silver and gold Delta tables"),
     "synth": ("jobs.synth.cli", "generate a synthetic Kazakhstan with its ground truth"),
