@@ -271,7 +271,7 @@ def test_weekly_panel_drops_partial_weeks():
     assert panel[(other, date(2026, 11, 16))] == 1
 
 
-def test_weekly_panel_rejects_empty():
+def test_weekly_panel_rejects_no_weeks():
     incidents = pd.DataFrame({"h3_cell": [CENTRE], "local_date": [date(2026, 11, 4)]})
     with pytest.raises(PanelError, match="no incidents in the complete weeks"):
         weekly_panel(incidents, WeekRange(date(2026, 11, 9), date(2026, 11, 16)))
@@ -345,3 +345,8 @@ def test_missing_offence_is_rejected(tmp_profile):
     write_silver(tmp_profile, ["centre"] * 3)
     with pytest.raises(PanelError, match=r"offences \['arson'\]"):
         analyse_target(tmp_profile, target_config(["arson"]), 1, 0.05, datetime.now(UTC))
+
+
+def test_write_hotspots_rejects_quote(tmp_profile):
+    with pytest.raises(ValueError, match="invalid target name"):
+        write_hotspots(tmp_profile, pd.DataFrame(), "x' or '1'='1")

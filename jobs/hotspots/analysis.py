@@ -19,10 +19,14 @@ With ``n`` weeks and the final week last:
 - historical: not hot in the final week but hot in at least 90% of the weeks.
 
 Cold-spot classes mirror these with the sign of z flipped. The final week decides the
-family: a cell cold in the final week gets a cold class even when it was once a historical
-hot spot. ArcGIS leaves that overlap open and ranks the classes of new and consecutive
-spots stricter than its text does, as the R package sfdep does, so that a cell once cold
-and now hot counts as oscillating, not new.
+family, so a cell cold in the final week gets a cold class even when it was once a
+historical hot spot. ArcGIS's text leaves that overlap open. New and consecutive spots are
+read more strictly than ArcGIS's text, as the R package sfdep reads them, so a cell once
+cold and now hot is oscillating, not new.
+
+NOTE: ArcGIS corrects the Gi* p-values for the false discovery rate and can add earlier
+time steps to the neighbourhood. This module does neither: its neighbourhood is spatial
+only and its p-values are uncorrected, so it flags more hot spot weeks on large grids.
 """
 
 from __future__ import annotations
@@ -42,16 +46,6 @@ logger = logging.getLogger(__name__)
 PERSISTENT_SHARE = 0.9
 
 NO_PATTERN = "no_pattern"
-HOT_CLASSES = (
-    "new",
-    "consecutive",
-    "intensifying",
-    "persistent",
-    "diminishing",
-    "sporadic",
-    "oscillating",
-    "historical",
-)
 
 
 @dataclass(frozen=True)
@@ -125,7 +119,7 @@ def classify(
     trend_p: float,
     alpha: float,
 ) -> str | None:
-    """Return the hot spot class of one cell, or None when it has none.
+    """Return the class of one cell (``new``, ..., ``historical``), or None when it has none.
 
     ``significant`` flags the hot weeks, ``opposite`` the cold weeks, oldest first. For cold
     spots pass the cold weeks as ``significant`` and ``-trend_z``.

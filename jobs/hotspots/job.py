@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TABLE_NAME = "emerging_hotspots"
+
+# Target names go into a Delta delete predicate, so they are limited to these characters.
+_TARGET_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 # One row per target and study cell of the latest run of the analysis.
 GOLD_EMERGING_HOTSPOTS = pa.schema(
@@ -132,6 +136,8 @@ def write_hotspots(profile: Profile, rows: pd.DataFrame, target: str) -> None:
     """Replace the rows of ``target`` in the gold emerging_hotspots Delta table."""
     from deltalake import DeltaTable, write_deltalake
 
+    if not _TARGET_NAME.match(target):
+        raise ValueError(f"invalid target name {target!r}: use letters, digits, _ and -")
     table = pa.Table.from_pandas(rows, schema=GOLD_EMERGING_HOTSPOTS, preserve_index=False)
     path = str(profile.table_path("gold", TABLE_NAME))
     if DeltaTable.is_deltatable(path):

@@ -40,7 +40,7 @@ class Letter:
     pdf: Path
 
 
-def hotspot_rows(hotspots: pd.DataFrame, shown: int, text: dict, fmt: Formatter) -> list[dict]:
+def hotspot_rows(hotspots: pd.DataFrame, limit: int, text: dict, fmt: Formatter) -> list[dict]:
     """List the hot and cold spots of a target, focus classes first, then by last-week |z|."""
     spots = hotspots[hotspots["pattern"] != "no_pattern"].copy()
     spots["is_focus"] = spots["pattern"].isin(FOCUS_PATTERNS)
@@ -55,7 +55,7 @@ def hotspot_rows(hotspots: pd.DataFrame, shown: int, text: dict, fmt: Formatter)
             "trend_p": fmt.number(row.trend_p, 3),
             "hot_weeks": f"{row.hot_weeks} / {row.weeks}",
         }
-        for row in spots.head(shown).itertuples(index=False)
+        for row in spots.head(limit).itertuples(index=False)
     ]
 
 
