@@ -7,13 +7,14 @@ backtests LightGBM against the baselines, logs to MLflow and writes next-period 
 to the gold Delta tables. A failed quality check stops the forecasts of that source.
 
 Scheduled by the `marts` asset; its outlet `gold_forecasts` schedules `boljam_report`.
+Trigger it with `{"targets": [...]}` as the run's conf to forecast only some targets.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import Asset, Param, dag, task
 
 from jobs.dag_defaults import default_args
 from jobs.lineage import GOLD_FORECASTS_ASSET, MARTS_ASSET
@@ -33,6 +34,11 @@ GOLD_FORECASTS = Asset(name=GOLD_FORECASTS_ASSET[0], uri=GOLD_FORECASTS_ASSET[1]
     default_args=default_args("forecasting"),
     tags=["boljam", "forecast", "spark", "mlflow"],
     doc_md=__doc__,
+    params={
+        "targets": Param(
+            sorted(TARGETS), type="array", description="targets to forecast; others are skipped"
+        )
+    },
 )
 def boljam_forecast():
     checks = {}
@@ -50,10 +56,14 @@ def boljam_forecast():
     for target, spec in TARGETS.items():
 
         @task(task_id=f"forecast_{target}", outlets=[GOLD_FORECASTS])
-        def forecast(target_name: str = target) -> dict:
+        def forecast(target_name: str = target, params: dict | None = None) -> dict:
             """Backtest, log to MLflow and write the next-period forecast of one target."""
+            from airflow.exceptions import AirflowSkipException
+
             from jobs.forecast import run_forecast
 
+            if params and target_name not in params["targets"]:
+                raise AirflowSkipException(f"target {target_name} is not in params.targets")
             result = run_forecast(target_name)
             return {key: value for key, value in result.items() if key != "metrics"}
 

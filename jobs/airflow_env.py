@@ -6,6 +6,7 @@ they share one configuration and never touch a system-wide Airflow home.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -140,14 +141,23 @@ def migrate(env: dict[str, str]) -> None:
     run_airflow(["db", "migrate"], env)
 
 
-def test_dag(dag_id: str, logical_date: str, env: dict[str, str], log_path: Path) -> None:
+def test_dag(
+    dag_id: str,
+    logical_date: str,
+    env: dict[str, str],
+    log_path: Path,
+    conf: dict | None = None,
+) -> None:
     """Run one DAG in-process with ``airflow dags test`` and fail unless the run succeeds.
 
     Tasks do not retry here (unless BOLJAM_TASK_RETRIES is set), because a one-off run
     would otherwise sit out each retry delay before it reports a failure.
     """
     env = {**env, "BOLJAM_TASK_RETRIES": env.get("BOLJAM_TASK_RETRIES", "0")}
-    run_airflow(["dags", "test", dag_id, logical_date], env, log_path)
+    args = ["dags", "test", dag_id, logical_date]
+    if conf:
+        args += ["--conf", json.dumps(conf)]
+    run_airflow(args, env, log_path)
     output = log_path.read_text(encoding="utf-8", errors="replace")
     # `dags test` can exit 0 after a task failed; the run's final state is in its output.
     finished = [line for line in output.splitlines() if "DagRun Finished" in line]
