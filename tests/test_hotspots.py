@@ -350,3 +350,12 @@ def test_missing_offence_is_rejected(tmp_profile):
 def test_write_hotspots_rejects_quote(tmp_profile):
     with pytest.raises(ValueError, match="invalid target name"):
         write_hotspots(tmp_profile, pd.DataFrame(), "x' or '1'='1")
+
+
+def test_cli_rejects_unknown_target():
+    import argparse
+
+    from jobs.hotspots.cli import run
+
+    args = argparse.Namespace(target=["no_such_target"], k_ring=1, alpha=0.05)
+    assert run(args) == 2
