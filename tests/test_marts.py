@@ -7,11 +7,17 @@ Fixture calendar (all dates local):
 - portland runs from Mon 2016-08-01 to Wed 2016-08-10, so the one complete week starts
   on 2016-08-01. It has cells C and D and the categories property and street.
 - edinburgh has Tue 2012-03-06 and Thu 2012-03-08 only, so no complete week.
+- citizen appeals: three loaded on Mon 2026-11-30 and one on Thu 2026-12-10; the build
+  checks deadlines as of 2026-12-20 with the default 15 response days.
+- gold forecasts: target t1 has an old run (2026-12-01) and a new run (2026-12-02) of two
+  cells each, target t2 one run of one cell.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import shutil
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,6 +27,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 UTC = dt.UTC
 LOADED_AT = dt.datetime.now(UTC).replace(microsecond=0)
+APPEALS_AS_OF = "2026-12-20"
+BUILD_VARS = json.dumps({"appeals_as_of": APPEALS_AS_OF})
 
 # Points inside each city. The test derives their cells with h3, so they are real cells.
 HOUSTON_A = (29.7604, -95.3698)
@@ -164,16 +172,82 @@ def _write_rejects(path: Path) -> None:
     write_deltalake(str(path), pa.Table.from_pylist([row], schema=REJECTS))
 
 
-@pytest.fixture(scope="module")
-def built_marts(tmp_path_factory) -> Path:
-    """Write the fixture silver tables, run dbt build once and return the DuckDB file."""
+def _write_appeals(path: Path) -> None:
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    columns = ["record_id", "id", "text_kz", "text_ru", "category", "urgency", "region"]
+    columns += ["status", "reply_text", "duplicate", "quality_flags", "_source_object"]
+    columns += ["_batch_id", "_row_hash"]
+    schema = pa.schema(
+        [pa.field(name, pa.string()) for name in columns]
+        + [
+            pa.field("_record_number", pa.int64()),
+            pa.field("_loaded_at", pa.timestamp("us", tz="UTC")),
+        ]
+    )
+    first_load = dt.datetime(2026, 11, 30, 10, tzinfo=UTC)
+    second_load = dt.datetime(2026, 12, 10, 10, tzinfo=UTC)
+
+    def appeal(record_id, category, region, urgency, status, duplicate, loaded_at):
+        return {
+            "record_id": record_id, "id": record_id, "text_kz": "мәтін", "text_ru": "текст",
+            "category": category, "urgency": urgency, "region": region, "status": status,
+            "reply_text": "", "duplicate": duplicate, "quality_flags": "",
+            "_source_object": "appeals.json", "_batch_id": "batch-1",
+            "_row_hash": f"hash-{record_id}", "_record_number": int(record_id),
+            "_loaded_at": loaded_at,
+        }  # fmt: skip
+
+    rows = [
+        appeal("1", "ЖКХ", "Астана", "высокая", "новая", "False", first_load),
+        appeal("2", "ЖКХ", "Астана", "высокая", "решена", "True", first_load),
+        appeal("3", "дороги", "Алматы", "низкая", "в процессе", "False", first_load),
+        appeal("4", "ЖКХ", "Астана", "высокая", "в процессе", "False", second_load),
+    ]
+    write_deltalake(str(path), pa.Table.from_pylist(rows, schema=schema))
+
+
+def _write_gold(gold: Path) -> None:
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    from jobs.schemas import GOLD_BACKTESTS, GOLD_FORECASTS
+
+    old_run = dt.datetime(2026, 12, 1, 9, tzinfo=UTC)
+    new_run = dt.datetime(2026, 12, 2, 9, tzinfo=UTC)
+
+    def forecast(target, run_id, cell, predicted, rank, feature, created_at):
+        return {
+            "target": target, "run_id": run_id, "model": "lightgbm",
+            "period_start": dt.date(2010, 2, 1), "h3_cell": cell, "predicted": predicted,
+            "lower": predicted - 1.0, "upper": predicted + 2.0, "risk_rank": rank,
+            "top_contributions": f'[{{"feature": "{feature}", "contribution": 1.5}}]',
+            "created_at": created_at,
+        }  # fmt: skip
+
+    forecasts = [
+        forecast("t1", "old", "cell_a", 9.0, 1, "mean_4", old_run),
+        forecast("t1", "old", "cell_b", 8.0, 2, "mean_4", old_run),
+        forecast("t1", "new", "cell_a", 5.0, 2, "mean_all", new_run),
+        forecast("t1", "new", "cell_b", 6.0, 1, "mean_8", new_run),
+        forecast("t2", "other", "cell_a", 1.0, 1, "week_of_year", old_run),
+    ]
+    write_deltalake(str(gold / "forecasts"), pa.Table.from_pylist(forecasts, schema=GOLD_FORECASTS))
+    backtests = [
+        {"target": "t1", "run_id": "new", "fold": 1, "period_start": dt.date(2010, 1, 4),
+         "method": "lightgbm", "metric": "hit_rate_1pct", "value": 0.25},
+        {"target": "t1", "run_id": "new", "fold": 1, "period_start": dt.date(2010, 1, 4),
+         "method": "lightgbm", "metric": "actual_total", "value": 4.0},
+    ]  # fmt: skip
+    write_deltalake(str(gold / "backtests"), pa.Table.from_pylist(backtests, schema=GOLD_BACKTESTS))
+
+
+def write_fixture_lake(lake: Path) -> None:
+    """Write the fixture silver and gold Delta tables of this module under ``lake``."""
     import pyarrow as pa
 
-    from jobs.marts import run_dbt
-    from jobs.settings import DbtSettings, load_profile
-
-    root = tmp_path_factory.mktemp("marts")
-    silver = root / "lake" / "silver"
+    silver = lake / "silver"
     # Silver stores every source-specific column as text (see silver_schema in jobs/ingest).
     text = pa.string()
     _write_table(
@@ -206,19 +280,39 @@ def built_marts(tmp_path_factory) -> Path:
         ],
     )
     _write_rejects(silver / "rejects")
+    _write_appeals(silver / "citizen_appeals")
+    _write_gold(lake / "gold")
+
+
+def _duckdb_profile(root: Path, lake: Path):
+    from jobs.settings import DbtSettings, load_profile
 
     # Not marts.duckdb: DuckDB names the catalog after the file, which would clash with
     # the marts schema.
-    duckdb_path = root / "boljam.duckdb"
-    profile = load_profile("embedded").model_copy(
+    return load_profile("embedded").model_copy(
         update={
-            "lake_dir": str(root / "lake"),
+            "lake_dir": str(lake),
             "var_dir": str(root / "var"),
-            "dbt": DbtSettings(target="duckdb", duckdb_path=str(duckdb_path)),
+            "dbt": DbtSettings(target="duckdb", duckdb_path=str(root / "boljam.duckdb")),
         }
     )
-    run_dbt(["build"], profile=profile)
-    return duckdb_path
+
+
+@pytest.fixture(scope="module")
+def built_root(tmp_path_factory) -> Path:
+    """Write the fixture lake, run dbt build once and return the folder of lake and DuckDB."""
+    from jobs.marts import run_dbt
+
+    root = tmp_path_factory.mktemp("marts")
+    write_fixture_lake(root / "lake")
+    run_dbt(["build", "--vars", BUILD_VARS], profile=_duckdb_profile(root, root / "lake"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def built_marts(built_root) -> Path:
+    """The DuckDB file of the module's dbt build."""
+    return built_root / "boljam.duckdb"
 
 
 def _query(duckdb_path: Path, sql: str, parameters: list | None = None) -> list[tuple]:
@@ -334,3 +428,202 @@ def test_marts_command_exit_code(tmp_path, monkeypatch):
     monkeypatch.setattr(marts, "load_profile", lambda name=None: _empty_lake_profile(tmp_path))
     args = argparse.Namespace(dbt_args=["run", "--select", "stg_houston__offenses"], profile=None)
     assert marts.run(args) == 1
+
+
+def test_dim_h3_cell_rows_and_parents(built_marts):
+    import h3
+
+    # Five points, each in its own cell at every resolution: 5 x 3 cells.
+    rows = _query(built_marts, "select resolution, count(*) from marts.dim_h3_cell group by 1")
+    assert dict(rows) == {7: 5, 8: 5, 9: 5}
+
+    cell_r9 = h3.latlng_to_cell(*HOUSTON_A, 9)
+    rows = _query(
+        built_marts,
+        "select parent_r7, parent_r8, area_km2, city, centroid_lat from marts.dim_h3_cell"
+        " where h3_cell = ?",
+        [cell_r9],
+    )
+    assert len(rows) == 1
+    parent_r7, parent_r8, area_km2, city, centroid_lat = rows[0]
+    assert parent_r7 == h3.cell_to_parent(cell_r9, 7)
+    assert parent_r8 == h3.cell_to_parent(cell_r9, 8)
+    # An r9 cell is about 0.1 km2 and 0.2 km across, so its centre is within 0.005 degrees.
+    assert 0.08 < area_km2 < 0.13
+    assert city == "houston"
+    assert abs(centroid_lat - HOUSTON_A[0]) < 0.005
+
+
+def test_dim_h3_cell_r7_has_no_r8_parent(built_marts):
+    import h3
+
+    cell_r7 = h3.latlng_to_cell(*EDINBURGH_E, 7)
+    rows = _query(
+        built_marts,
+        "select parent_r7, parent_r8, city from marts.dim_h3_cell where h3_cell = ?",
+        [cell_r7],
+    )
+    assert rows == [(cell_r7, None, "edinburgh")]
+
+
+def test_dim_area_per_city(built_marts):
+    rows = _query(
+        built_marts,
+        "select city, first_date, last_date, incident_count, h3_r8_cell_count, mean_lat"
+        " from marts.dim_area order by city",
+    )
+    assert [row[:5] for row in rows] == [
+        ("edinburgh", dt.date(2012, 3, 6), dt.date(2012, 3, 8), 2, 1),
+        ("houston", dt.date(2010, 1, 2), dt.date(2010, 1, 26), 6, 2),
+        ("portland", dt.date(2016, 8, 1), dt.date(2016, 8, 10), 3, 2),
+    ]
+    # h1 to h4 at point A, h5 and h6 at point B: (4 x 29.7604 + 2 x 29.7) / 6.
+    assert rows[1][5] == pytest.approx(29.7402667, abs=1e-6)
+
+
+def test_area_daily_panel_size(built_marts):
+    rows = _query(
+        built_marts,
+        "select city, count(*), sum(incident_count)"
+        " from marts.agg_incidents_area_daily group by city",
+    )
+    # houston: 25 days x 3 categories; portland: 10 days x 2; edinburgh: 3 days x 1.
+    assert {city: (size, total) for city, size, total in rows} == {
+        "houston": (75, 6),
+        "portland": (20, 3),
+        "edinburgh": (3, 2),
+    }
+
+
+@pytest.mark.parametrize(
+    ("city", "local_date", "category", "expected"),
+    [
+        ("houston", "2010-01-03", "property", 0),
+        ("houston", "2010-01-04", "property", 1),
+        # h4 is Sunday 23:30 local, already Monday in UTC: it counts on the local date.
+        ("houston", "2010-01-17", "street", 1),
+        ("houston", "2010-01-18", "street", 0),
+        ("portland", "2016-08-07", "street", 1),
+        ("edinburgh", "2012-03-07", "road_traffic", 0),
+    ],
+)
+def test_area_daily_counts(built_marts, city, local_date, category, expected):
+    rows = _query(
+        built_marts,
+        "select incident_count from marts.agg_incidents_area_daily"
+        " where city = ? and local_date = cast(? as date) and category = ?",
+        [city, local_date, category],
+    )
+    assert rows == [(expected,)]
+
+
+def test_appeals_weekly_volume(built_marts):
+    rows = _query(
+        built_marts,
+        "select category, region, urgency, week_start, appeal_count, duplicate_count,"
+        " resolved_count from marts.agg_appeals_weekly order by week_start, category",
+    )
+    assert rows == [
+        ("ЖКХ", "Астана", "высокая", dt.date(2026, 11, 30), 2, 1, 1),
+        ("дороги", "Алматы", "низкая", dt.date(2026, 11, 30), 1, 0, 0),
+        ("ЖКХ", "Астана", "высокая", dt.date(2026, 12, 7), 1, 0, 0),
+    ]
+
+
+def test_appeal_duplicate_share(built_marts):
+    rows = _query(
+        built_marts,
+        "select category, appeal_count, duplicate_count, duplicate_share"
+        " from marts.agg_appeal_duplicates order by category",
+    )
+    assert [row[:3] for row in rows] == [("ЖКХ", 3, 1), ("дороги", 1, 0)]
+    assert rows[0][3] == pytest.approx(1 / 3)
+    assert rows[1][3] == 0
+
+
+def test_appeals_overdue_as_of_date(built_marts):
+    rows = _query(
+        built_marts,
+        "select appeal_id, response_due_on, days_overdue"
+        " from marts.fct_appeals_overdue order by appeal_id",
+    )
+    # Loaded 2026-11-30, due 15 days later on 2026-12-15, 5 days late on 2026-12-20.
+    # Appeal 2 is resolved, and appeal 4 (loaded 2026-12-10) is due on 2026-12-25.
+    assert rows == [
+        ("1", dt.date(2026, 12, 15), 5),
+        ("3", dt.date(2026, 12, 15), 5),
+    ]
+
+
+def test_fct_forecasts_latest_run(built_marts):
+    rows = _query(
+        built_marts,
+        "select target, h3_cell, run_id, predicted, interval_width, risk_rank, top_feature"
+        " from marts.fct_forecasts order by target, h3_cell",
+    )
+    assert rows == [
+        ("t1", "cell_a", "new", 5.0, 3.0, 2, "mean_all"),
+        ("t1", "cell_b", "new", 6.0, 3.0, 1, "mean_8"),
+        ("t2", "cell_a", "other", 1.0, 3.0, 1, "week_of_year"),
+    ]
+
+
+def test_fct_model_backtests_rows(built_marts):
+    rows = _query(
+        built_marts,
+        "select metric, metric_value from marts.fct_model_backtests order by metric",
+    )
+    assert rows == [("actual_total", 4.0), ("hit_rate_1pct", 0.25)]
+
+
+def _fct_incidents(duckdb_path: Path) -> list[tuple]:
+    return _query(
+        duckdb_path,
+        "select incident_key, incident_id, category, offense, loaded_at"
+        " from marts.fct_incidents order by incident_key",
+    )
+
+
+def test_fct_incidents_incremental_rerun_and_update(built_root, tmp_path):
+    import pyarrow as pa
+    from deltalake import DeltaTable, write_deltalake
+
+    from jobs.marts import run_dbt
+
+    # Work on a copy, so that the module's other tests keep the original lake.
+    root = tmp_path / "copy"
+    shutil.copytree(built_root / "lake", root / "lake")
+    shutil.copy(built_root / "boljam.duckdb", root / "boljam.duckdb")
+    profile = _duckdb_profile(root, root / "lake")
+    duckdb_path = root / "boljam.duckdb"
+    before = _fct_incidents(duckdb_path)
+    # The staging views hold absolute lake paths, so they are rebuilt on the copy too.
+    select = ["--select", "+fct_incidents", "--vars", BUILD_VARS]
+
+    run_dbt(["run", *select], profile=profile)
+    # Same keys, contents and loaded_at: nothing was deleted, inserted or rewritten.
+    assert _fct_incidents(duckdb_path) == before
+
+    # A late correction of h2 (now a robbery) and a new incident h7, loaded later.
+    houston = root / "lake" / "silver" / "houston_crime"
+    table = DeltaTable(str(houston))
+    later = LOADED_AT + dt.timedelta(hours=1)
+    corrected = [r for r in _houston_rows() if r["incident_id"] == "h2"][0]
+    corrected.update(offense="robbery", category="street", _loaded_at=later)
+    new = [r for r in _houston_rows() if r["incident_id"] == "h3"][0]
+    new.update(incident_id="h7", _loaded_at=later, _row_hash="hash-h7")
+    table.delete("incident_id = 'h2'")
+    write_deltalake(
+        str(houston),
+        pa.Table.from_pylist([corrected, new], schema=pa.schema(table.schema().to_arrow())),
+        mode="append",
+    )
+
+    run_dbt(["run", *select], profile=profile)
+    after = {row[1]: row for row in _fct_incidents(duckdb_path)}
+    assert len(after) == len(before) + 1
+    assert after["h2"][2:4] == ("street", "robbery")
+    assert after["h7"][2] == "property"
+    unchanged = {row[1]: row for row in before if row[1] != "h2"}
+    for incident_id, row in unchanged.items():
+        assert after[incident_id] == row, f"{incident_id} changed"
