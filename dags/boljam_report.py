@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import Asset, Param, dag, task
 
 from jobs.dag_defaults import default_args
 from jobs.lineage import GOLD_FORECASTS_ASSET
@@ -32,15 +32,22 @@ GOLD_FORECASTS = Asset(name=GOLD_FORECASTS_ASSET[0], uri=GOLD_FORECASTS_ASSET[1]
     default_args=default_args("forecasting-center"),
     tags=["boljam", "reports"],
     doc_md=__doc__,
+    params={
+        "targets": Param(
+            sorted(TARGETS), type="array", description="targets to report; others are skipped"
+        )
+    },
 )
 def boljam_report():
     letters = write_letters()
     for target in TARGETS:
 
         @task(task_id=f"report_{target}")
-        def write_report(target_name: str = target) -> str:
+        def write_report(target_name: str = target, params: dict | None = None) -> str:
             """Render the HTML report of one target from the gold tables."""
             from jobs.report import write_report as render
+
+            skip_unless_selected(target_name, params)
             from jobs.settings import load_profile
 
             profile = load_profile()
@@ -49,8 +56,9 @@ def boljam_report():
         write_report()
 
         @task(task_id=f"hotspots_{target}")
-        def write_hotspots(target_name: str = target) -> int:
+        def write_hotspots(target_name: str = target, params: dict | None = None) -> int:
             """Classify the emerging hot spots of one target into the gold table."""
+            skip_unless_selected(target_name, params)
             from jobs.hotspots.cli import DEFAULT_ALPHA, DEFAULT_K_RING, write_target
             from jobs.settings import load_profile
             from models.targets import load_targets
@@ -61,6 +69,14 @@ def boljam_report():
             )
 
         write_hotspots() >> letters
+
+
+def skip_unless_selected(target_name: str, params: dict | None) -> None:
+    """Skip the task when the run's params leave its target out."""
+    from airflow.exceptions import AirflowSkipException
+
+    if params and target_name not in params["targets"]:
+        raise AirflowSkipException(f"target {target_name} is not in params.targets")
 
 
 # Letters go out once every hot spot task has ended, with the sections that succeeded.

@@ -51,7 +51,7 @@ def pipeline_run(tmp_path_factory):
     try:
         from jobs.demo import run_pipeline
 
-        summary = run_pipeline(sample_every=SAMPLE_EVERY)
+        summary = run_pipeline(sample_every=SAMPLE_EVERY, targets=["houston_all_offences"])
     finally:
         if previous is None:
             os.environ.pop("BOLJAM_PROFILE_FILE", None)
