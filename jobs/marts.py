@@ -175,8 +175,8 @@ def write_h3_cells(profile: Profile) -> int:
         for column in ("h3_r7", "h3_r8", "h3_r9"):
             pairs = pa.table({"cell": columns[column], "city": columns["city"]})
             for row in pairs.group_by(["cell", "city"]).aggregate([]).to_pylist():
-                # NOTE: a cell on the border of two study areas keeps the first city
-                # in alphabetical order; the study areas of the three cities are far apart.
+                # NOTE: a cell in two cities' data keeps the first city in alphabetical
+                # order. The study areas of the three cities are far apart.
                 known = cell_city.get(row["cell"])
                 if known is None or row["city"] < known:
                     cell_city[row["cell"]] = row["city"]
@@ -288,13 +288,24 @@ def _close_duckdb_connection() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
+def _target_option(args: list[str]) -> str | None:
+    """Return the value of dbt's ``--target``/``-t`` option in ``args``, or None."""
+    for index, arg in enumerate(args):
+        if arg in {"--target", "-t"} and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith("--target="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 def run_dbt(
     args: list[str], profile: Profile | None = None, postgres_url: str | None = None
 ) -> None:
     """Run one dbt command, such as ``["build"]``, on the project for ``profile``.
 
     ``profile`` defaults to ``load_profile()``. The project and profiles folder, the
-    target path and the log path are added unless ``args`` already sets them. On the
+    target path and the log path are added unless ``args`` already sets them. The dbt
+    target is ``--target`` in ``args`` if given, else ``profile.dbt.target``. On the
     ``postgres`` target the database is ``postgres_url``, else ``$BOLJAM_PG_URL``, else
     ``DEFAULT_POSTGRES_URL``. Before ``build``, ``run``, ``test`` and ``source`` commands
     the H3 cell table is written and, on the postgres target, the lake tables are copied.
@@ -306,12 +317,13 @@ def run_dbt(
     from dbt.cli.main import dbtRunner
 
     profile = profile or load_profile()
-    target = profile.dbt.target
+    target = _target_option(args) or profile.dbt.target
     if target == "postgres":
         postgres_url = postgres_url or os.environ.get("BOLJAM_PG_URL") or DEFAULT_POSTGRES_URL
     else:
         postgres_url = None
     environment = dbt_environment(profile, postgres_url)
+    environment["BOLJAM_DBT_TARGET"] = target
     if args and args[0] in _SOURCE_READING_COMMANDS:
         write_h3_cells(profile)
         if postgres_url:

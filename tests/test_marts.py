@@ -627,3 +627,36 @@ def test_fct_incidents_incremental_rerun_and_update(built_root, tmp_path):
     unchanged = {row[1]: row for row in before if row[1] != "h2"}
     for incident_id, row in unchanged.items():
         assert after[incident_id] == row, f"{incident_id} changed"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["build"], None),
+        (["build", "--target", "postgres"], "postgres"),
+        (["run", "-t", "duckdb", "--select", "fct_incidents"], "duckdb"),
+        (["build", "--target=postgres"], "postgres"),
+    ],
+)
+def test_target_option_in_dbt_args(args, expected):
+    from jobs.marts import _target_option
+
+    assert _target_option(args) == expected
+
+
+def test_postgres_environment_from_url():
+    from jobs.marts import postgres_environment
+
+    environment = postgres_environment("postgresql://analyst:s%40cret@127.0.0.1:55432/marts")
+    assert environment["BOLJAM_PG_HOST"] == "127.0.0.1"
+    assert environment["BOLJAM_PG_PORT"] == "55432"
+    assert environment["BOLJAM_PG_USER"] == "analyst"
+    assert environment["BOLJAM_PG_PASSWORD"] == "s@cret"
+    assert environment["BOLJAM_PG_DATABASE"] == "marts"
+
+
+def test_postgres_environment_rejects_other_scheme():
+    from jobs.marts import postgres_environment
+
+    with pytest.raises(ValueError, match="invalid PostgreSQL URL"):
+        postgres_environment("mysql://boljam@127.0.0.1/boljam")

@@ -4,7 +4,9 @@
     JSON access differently, so the SQL is dispatched per adapter.
 #}
 {% macro json_list_item_text(json_expression, index, key) -%}
-    {{ return(adapter.dispatch('json_list_item_text', 'boljam')(json_expression, index, key)) }}
+    {{ return(adapter.dispatch('json_list_item_text', 'boljam')(
+        json_expression, index, key
+    )) }}
 {%- endmacro %}
 
 {% macro default__json_list_item_text(json_expression, index, key) -%}

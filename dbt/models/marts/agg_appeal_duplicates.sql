@@ -29,7 +29,8 @@ final as (
         region,
         appeal_count,
         duplicate_count,
-        cast(duplicate_count as double precision) / appeal_count as duplicate_share
+        cast(duplicate_count as double precision)
+        / appeal_count as duplicate_share
 
     from counts
 

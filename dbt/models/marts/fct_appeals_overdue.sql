@@ -24,7 +24,9 @@ deadlines as (
         status,
         is_duplicate,
         registered_on,
-        cast(registered_on + interval '{{ response_days }} days' as date) as response_due_on,
+        cast(
+            registered_on + interval '{{ response_days }} days' as date
+        ) as response_due_on,
         {% if as_of -%}
             cast('{{ as_of }}' as date)
         {%- else -%}

@@ -6,8 +6,8 @@ forecasts as (
 
 ),
 
--- The latest run of a target is the one with the newest created_at; ties on
--- created_at go to the larger run_id so that exactly one run wins.
+-- The latest run of a target is the one with the newest created_at. Ties on
+-- created_at go to the larger run_id, so that exactly one run wins.
 runs as (
 
     select

@@ -20,7 +20,7 @@ incidents as (
     select * from {{ ref('int_incidents__unioned') }}
 
     {% if is_incremental() %}
-        where loaded_at > (select max(loaded_at) from {{ this }})
+        where loaded_at > (select max(built.loaded_at) from {{ this }} as built)
     {% endif %}
 
 ),

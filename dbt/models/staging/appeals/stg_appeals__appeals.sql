@@ -19,7 +19,8 @@ renamed as (
         reply_text,
         lower(duplicate) = 'true' as is_duplicate,
         quality_flags,
-        -- NOTE: the dump has no registration date, so the load date stands in for it.
+        -- NOTE: the dump has no registration date, so the load date
+        -- is used in its place.
         cast({{ utc_timestamp('_loaded_at') }} as date) as registered_on,
         _batch_id as batch_id,
         _loaded_at as loaded_at
