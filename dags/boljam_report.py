@@ -6,6 +6,8 @@ backtest tables into `var/reports/`, the emerging hot spots of every target into
 `emerging_hotspots` table, and then one PDF letter per region of `conf/letters.yml` into
 `var/outbox/<date>/`, e-mailed when a loopback SMTP server is configured.
 
+It also builds the dbt marts over the gold tables (`fct_forecasts`, `fct_model_backtests`).
+
 Scheduled by the `gold_forecasts` asset.
 """
 
@@ -39,6 +41,7 @@ GOLD_FORECASTS = Asset(name=GOLD_FORECASTS_ASSET[0], uri=GOLD_FORECASTS_ASSET[1]
     },
 )
 def boljam_report():
+    build_forecast_marts()
     letters = write_letters()
     for target in TARGETS:
 
@@ -69,6 +72,15 @@ def boljam_report():
             )
 
         write_hotspots() >> letters
+
+
+@task(task_id="build_forecast_marts")
+def build_forecast_marts() -> str:
+    """Run dbt build on the marts that read the gold forecast and backtest tables."""
+    from jobs.marts import run_dbt
+
+    run_dbt(["build", "--select", "source:gold+"])
+    return "dbt build of the forecast marts passed"
 
 
 def skip_unless_selected(target_name: str, params: dict | None) -> None:

@@ -13,13 +13,16 @@ logger = logging.getLogger(__name__)
 
 def lake_tables(lake: Path) -> dict[str, dict]:
     """Return layer/name -> {path, version, rows} for every Delta table under ``lake``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     from deltalake import DeltaTable
 
     tables = {}
     for log_dir in sorted(lake.glob("*/*/_delta_log")):
         path = log_dir.parent
         table = DeltaTable(str(path))
-        rows = sum(action["num_records"] for action in table.get_add_actions(flatten=True).to_pylist())
+        actions = pa.table(table.get_add_actions(flatten=True))
+        rows = pc.sum(actions["num_records"]).as_py() or 0 if actions.num_rows else 0
         tables[f"{path.parent.name}/{path.name}"] = {
             "path": str(path),
             "version": table.version(),
