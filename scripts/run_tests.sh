@@ -15,4 +15,4 @@ if ! command -v pdftoppm >/dev/null 2>&1; then
   fi
 fi
 
-exec .venv/bin/python -m pytest -p no:cacheprovider "$@"
+exec .venv/bin/python -m pytest -p no:cacheprovider --durations=15 "$@"
