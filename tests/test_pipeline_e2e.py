@@ -139,3 +139,24 @@ def test_report_is_self_contained(pipeline_run):
         assert "http://" not in html
         assert "https://" not in html
         assert "<svg" in html
+
+
+def test_no_clear_address_in_silver_or_gold(pipeline_run):
+    import sqlite3
+
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    root, _ = pipeline_run
+    with sqlite3.connect(root / "var" / "agencies" / "houston_police.sqlite") as connection:
+        clear = {row[0] for row in connection.execute(
+            "select address from offenses where address is not null limit 200"
+        )}
+    assert len(clear) > 50
+    for layer in ("silver", "gold"):
+        for log_dir in (root / "var" / "lake" / layer).glob("*/_delta_log"):
+            table = DeltaTable(str(log_dir.parent)).to_pyarrow_table()
+            for name in table.column_names:
+                if pa.types.is_string(table.schema.field(name).type):
+                    values = set(table[name].drop_null().to_pylist())
+                    assert not values & clear, f"{layer}/{log_dir.parent.name}.{name}"
