@@ -7,7 +7,7 @@ import json
 import re
 from datetime import date, datetime, timedelta
 
-from jobs.ingest.standardise import Standardised
+from jobs.ingest.standardise import Standardised, rejects_frame
 from jobs.sources import Source
 
 MONTHS_RU = {
@@ -98,20 +98,14 @@ def standardise_records(frame, source: Source, batch_id: str, loaded_at: datetim
     detail[superseded] = "a later row of the same batch has the same key; that row is kept"
     rejected = reason.notna()
 
-    rejects = pd.DataFrame(
-        {
-            "source": source.name,
-            "batch_id": batch_id,
-            "record_key": key[rejected].astype(object).where(key[rejected].notna(), None),
-            "reason_code": reason[rejected],
-            "reason_detail": detail[rejected].fillna(""),
-            "raw_record": [
-                json.dumps(row, ensure_ascii=False, sort_keys=True)
-                for row in frame.loc[rejected, raw_columns + ["_record_number"]]
-                .astype(object).where(frame.loc[rejected].notna(), None).to_dict("records")
-            ],
-            "rejected_at": pd.Timestamp(loaded_at).tz_convert("UTC"),
-        }
+    raw_records = [
+        json.dumps(row, ensure_ascii=False, sort_keys=True)
+        for row in frame.loc[rejected, raw_columns + ["_record_number"]]
+        .astype(object).where(frame.loc[rejected].notna(), None).to_dict("records")
+    ]
+    rejects = rejects_frame(
+        source.name, batch_id, key[rejected], reason[rejected], detail[rejected], raw_records,
+        loaded_at,
     )
     keep = ~rejected
     silver = frame.loc[keep, raw_columns].copy()

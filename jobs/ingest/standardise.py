@@ -131,6 +131,23 @@ def _category(frame, source: Source):
     return raw, category, reason
 
 
+def rejects_frame(source_name, batch_id, keys, reasons, details, raw_records, loaded_at):
+    """Return rejected rows in the column order of the rejects table."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "source": source_name,
+            "batch_id": batch_id,
+            "record_key": keys.astype(object).where(keys.notna(), None),
+            "reason_code": reasons,
+            "reason_detail": details.fillna(""),
+            "raw_record": raw_records,
+            "rejected_at": pd.Timestamp(loaded_at).tz_convert("UTC"),
+        }
+    )
+
+
 def _first_reason(*reasons):
     result = reasons[0].copy()
     for reason in reasons[1:]:
@@ -197,16 +214,14 @@ def standardise(
     detail = reason.map(REASONS)
     detail[superseded] = "a later row of the same batch has the same key; that row is kept"
     rejected = reason.notna()
-    rejects = pd.DataFrame(
-        {
-            "source": source.name,
-            "batch_id": batch_id,
-            "record_key": key[rejected].astype(object).where(key[rejected].notna(), None),
-            "reason_code": reason[rejected],
-            "reason_detail": detail[rejected],
-            "raw_record": _raw_records(frame[rejected], raw_columns, source, pseudonym_key),
-            "rejected_at": pd.Timestamp(loaded_at).tz_convert("UTC"),
-        }
+    rejects = rejects_frame(
+        source.name,
+        batch_id,
+        key[rejected],
+        reason[rejected],
+        detail[rejected],
+        _raw_records(frame[rejected], raw_columns, source, pseudonym_key),
+        loaded_at,
     )
 
     keep = ~rejected.to_numpy()
