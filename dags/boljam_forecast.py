@@ -1,10 +1,10 @@
 """
 ### Boljam forecasts
 
-For every target of `conf/forecasts.yml`: check the source's silver table against its
-Great Expectations suite, then run the Spark job that builds the H3 panel and features,
-backtests LightGBM against the baselines, logs to MLflow and writes next-period forecasts
-to the gold Delta tables. A failed quality check stops the forecasts of that source.
+Each target of `conf/forecasts.yml` first has its source's silver table checked against
+the Great Expectations suite. Then a Spark job builds the H3 panel and features, backtests
+LightGBM against the baselines and logs to MLflow. It writes next-period forecasts to the
+gold Delta tables. A failed quality check stops the forecasts of that source.
 
 Scheduled by the `marts` asset; its outlet `gold_forecasts` schedules `boljam_report`.
 Trigger it with `{"targets": [...]}` as the run's conf to forecast only some targets.

@@ -1,10 +1,10 @@
 """
 ### Boljam reports
 
-Writes the self-contained HTML report of every forecast target from the gold forecast and
-backtest tables into `var/reports/`, the emerging hot spots of every target into the gold
-`emerging_hotspots` table, and then one PDF letter per region of `conf/letters.yml` into
-`var/outbox/<date>/`, e-mailed when a loopback SMTP server is configured.
+Writes the self-contained HTML report of every forecast target into `var/reports/`, from
+the gold forecast and backtest tables. The emerging hot spots of every target go to the
+gold `emerging_hotspots` table. Then one PDF letter per region of `conf/letters.yml` goes
+to `var/outbox/<date>/`, and by e-mail when a loopback SMTP server is configured.
 
 It also builds the dbt marts over the gold tables (`fct_forecasts`, `fct_model_backtests`).
 

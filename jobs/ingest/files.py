@@ -60,7 +60,7 @@ def decode(data: bytes, encoding: str) -> DecodedText:
     """Decode UTF-8 (with or without BOM) or Windows-1251 text.
 
     With ``auto``, each line that is not valid UTF-8 is decoded as Windows-1251, so a file
-    that mixes both keeps every Kazakh and Russian letter; those lines are reported.
+    that mixes both keeps every Kazakh and Russian letter. Those lines are reported.
     """
     if encoding == "cp1251":
         return DecodedText(data.decode("cp1251"), set())
