@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
+
+# py4j logs at INFO from a finaliser after pytest has closed its capture streams.
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 os.environ.setdefault("DO_NOT_TRACK", "true")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
