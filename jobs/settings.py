@@ -132,9 +132,9 @@ def read_yaml(path: Path) -> dict:
 def load_profile(name: str | None = None) -> Profile:
     """Load and validate the active profile.
 
-    ``$BOLJAM_PROFILE_FILE`` names a profile file directly (tests point it at a temporary
-    lake); otherwise the file is ``conf/profiles/<name>.yaml`` with ``name`` defaulting to
-    ``$BOLJAM_PROFILE`` and then to ``embedded``.
+    ``$BOLJAM_PROFILE_FILE`` names a profile file directly, which tests use to point at a
+    temporary lake. Otherwise the file is ``conf/profiles/<name>.yaml``, with ``name``
+    defaulting to ``$BOLJAM_PROFILE`` and then to ``embedded``.
     """
     if name is None and os.environ.get("BOLJAM_PROFILE_FILE"):
         return _load_profile_file(Path(os.environ["BOLJAM_PROFILE_FILE"]))

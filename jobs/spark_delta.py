@@ -320,7 +320,7 @@ def _check_reader_features(table: Any) -> None:
 
 @dataclass(frozen=True)
 class _WritePlan:
-    """What one write does, decided on the driver before any task runs."""
+    """Plan of one write, decided on the driver before any task runs."""
 
     path: str
     mode: str
@@ -361,12 +361,12 @@ def _plan_write(
     existing = list(table.metadata().partition_columns)
     configuration = dict(table.metadata().configuration)
     if mode == "overwrite":
-        wanted = list(partition_by) if partition_by is not None else existing
+        requested = list(partition_by) if partition_by is not None else existing
         # delta-rs keeps the partition columns and the protocol on an overwrite transaction,
         # so a change of either replaces the table's metadata instead.
-        replace = wanted != existing or _needs_new_protocol(table, schema)
+        replace = requested != existing or _needs_new_protocol(table, schema)
         kind = "replace" if replace else "transaction"
-        return _WritePlan(location, mode, schema.json(), wanted, kind, configuration)
+        return _WritePlan(location, mode, schema.json(), requested, kind, configuration)
     if partition_by is not None and list(partition_by) != existing:
         raise DeltaSchemaMismatchError(
             f"partition columns {partition_by} differ from table {location} partition columns "
@@ -680,8 +680,8 @@ def _check_not_null(table: pa.Table, schema: pa.Schema) -> None:
             )
 
 
-# Longest string whose min and max go into file statistics. Longer values would have to be
-# truncated, and delta-spark and delta-rs truncate differently, so they get no min or max.
+# Maximum length of a string whose minimum and maximum go into file statistics. Longer
+# values would have to be truncated, and delta-spark and delta-rs truncate differently.
 _MAX_STATS_STRING = 32
 
 

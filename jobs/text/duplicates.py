@@ -5,9 +5,10 @@ on all appeal texts without labels. Two detectors are compared:
 
 - ``earlier_max``: an appeal is a duplicate when its most similar earlier appeal reaches a
   threshold, chosen on the training folds only.
-- ``pair_features``: gradient boosting over similarity features (to earlier, later and any
-  appeal, in both languages, the same region or not, the count of near copies, the position in
-  the dump), with its decision threshold chosen by inner cross-validation on the training folds.
+- ``pair_features``: gradient boosting over similarity features. The features are the
+  similarity to earlier, later and any appeal, in both languages, within the same region or
+  not, the count of near copies and the position in the dump. Its decision threshold is
+  chosen by inner cross-validation on the training folds.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Kazakh text normalisation: the 2021 Latin alphabet to Cyrillic, letter folding, tokens.
 
 The Kazakh Latin alphabet of January 2021 writes one letter per sound with diacritics, so the
-conversion is a letter table: ä ә, ğ ғ, ı і, i й/и, ñ ң, ö ө, q қ, ş ш, ū ұ, ü ү, u у, y ы
-(as in the Wikipedia article "Kazakh alphabets", which transliterates "Бұрыңғы" as "Būryñğy").
+conversion is a letter table. The letters are ä ә, ğ ғ, ı і, i й/и, ñ ң, ö ө, q қ, ş ш, ū ұ,
+ü ү, u у, y ы, as in the Wikipedia article "Kazakh alphabets" ("Бұрыңғы" is "Būryñğy").
 """
 
 from __future__ import annotations

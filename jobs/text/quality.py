@@ -2,7 +2,7 @@
 
 Writes ``var/text-quality.json`` as task -> language -> metric -> value; a run with
 ``--tasks`` replaces only the entries of those tasks. Each variant is an
-MLflow run; the best variant of each task and language is refit on all appeals, logged with
+MLflow run. The best variant of each task and language is refit on all appeals, logged with
 its model and registered as ``boljam-text-<task>-<language>``.
 """
 
