@@ -181,7 +181,9 @@ def bench_database(kind: str, url: str, rows: int, work: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000, help="rows to generate (default 1000000)")
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="rows to generate (default 1000000)"
+    )
     parser.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
     parser.add_argument(
         "--postgres-url", default=None,

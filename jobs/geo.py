@@ -35,7 +35,8 @@ def latlng_to_cells(
     import h3
 
     finest = max(resolutions)
-    fine_cells = [h3.latlng_to_cell(a, b, finest) for a, b in zip(lat.tolist(), lon.tolist())]
+    points = zip(lat.tolist(), lon.tolist(), strict=True)
+    fine_cells = [h3.latlng_to_cell(a, b, finest) for a, b in points]
     cells = {finest: fine_cells}
     for resolution in resolutions:
         if resolution != finest:

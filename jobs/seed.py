@@ -66,7 +66,8 @@ def seed_houston(real: Path, out: Path, sample_every: int = 1) -> int:
     frame["hour"] = pd.to_numeric(frame["hour"], errors="coerce").astype("Int64")
     for column in ("lon", "lat"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    return _write_table(out / "houston_police.sqlite", "offenses", "offense_id", frame, sample_every)
+    database = out / "houston_police.sqlite"
+    return _write_table(database, "offenses", "offense_id", frame, sample_every)
 
 
 def seed_portland(real: Path, out: Path, sample_every: int = 1) -> int:
@@ -91,7 +92,8 @@ def seed_portland(real: Path, out: Path, sample_every: int = 1) -> int:
         }
     )
     frame["occ_date"] = pd.to_datetime(frame["occ_date"]).dt.strftime("%Y-%m-%d")
-    return _write_table(out / "portland_112.sqlite", "calls_for_service", "call_id", frame, sample_every)
+    database = out / "portland_112.sqlite"
+    return _write_table(database, "calls_for_service", "call_id", frame, sample_every)
 
 
 def seed_edinburgh(real: Path, out: Path, sample_every: int = 1) -> int:

@@ -123,7 +123,11 @@ def human_summary(summary: dict) -> list[str]:
         lines.append(f"rejects {source}: {detail}")
     for target, run in summary["forecasts"].items():
         metrics = run["metrics"]
-        pei = {name: round(value, 3) for name, value in metrics.items() if "pei" in name and "1pct" in name}
+        pei = {
+            name: round(value, 3)
+            for name, value in metrics.items()
+            if "pei" in name and "1pct" in name
+        }
         lines.append(f"forecast {target} (run {run['run_id']}): {pei}")
     for report in summary["reports"]:
         lines.append(f"report {report}")

@@ -26,7 +26,7 @@ def spark():
     session.stop()
 
 
-def write_profile(root, real_data=None) -> "Path":
+def write_profile(root, real_data=None):
     """Write a profile whose lake, databases and MLflow store all live under ``root``."""
     from pathlib import Path
 
@@ -36,6 +36,7 @@ def write_profile(root, real_data=None) -> "Path":
 
     root = Path(root)
     var = root / "var"
+    default_real = PROJECT_ROOT.parent / "shared" / "data" / "real"
     profile = {
         "name": "test",
         "lake_dir": str(var / "lake"),
@@ -43,7 +44,7 @@ def write_profile(root, real_data=None) -> "Path":
         "landing_dir": str(var / "landing"),
         "var_dir": str(var),
         "real_data_dir": real_data
-        or os.environ.get("BOLJAM_REAL_DATA", str(PROJECT_ROOT.parent / "shared" / "data" / "real")),
+        or os.environ.get("BOLJAM_REAL_DATA", str(default_real)),
         "spark": {
             "master": "local[2]",
             "conf": {

@@ -19,8 +19,8 @@ module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 from airflow.sdk import DAG
 dags = [value for value in vars(module).values() if isinstance(value, DAG)]
-print(json.dumps({"heavy": sorted(m for m in sys.modules if m.split(".")[0] in %r)}))
-""" % (HEAVY,)
+print(json.dumps({"heavy": sorted(m for m in sys.modules if m.split(".")[0] in HEAVY_ROOTS)}))
+""".replace("HEAVY_ROOTS", repr(HEAVY))
 
 
 def test_dag_folder_has_the_pipeline():

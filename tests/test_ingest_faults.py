@@ -187,4 +187,5 @@ def test_chunked_batch_reconciles(fault_env, monkeypatch):
     assert counts["rows_read"] == 2_500
     assert counts["rejected"] == 25
     assert counts["inserted"] == 2_475
-    assert counts["inserted"] + counts["updated"] + counts["duplicates"] + counts["rejected"] == 2_500
+    parts = counts["inserted"] + counts["updated"] + counts["duplicates"] + counts["rejected"]
+    assert parts == 2_500

@@ -58,7 +58,9 @@ def rejects(profile):
     return table.to_pyarrow_table().to_pylist()
 
 
-def test_new_sqlite_source_lands_by_configuration(tmp_profile, catalogue_copy, tmp_path, monkeypatch):
+def test_new_sqlite_source_lands_by_configuration(
+    tmp_profile, catalogue_copy, tmp_path, monkeypatch
+):
     db = tmp_path / "almaty.sqlite"
     with sqlite3.connect(db) as connection:
         connection.execute(

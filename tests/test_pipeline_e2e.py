@@ -13,7 +13,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.spark]
 
 SAMPLE_EVERY = 10
 # Rows of the real files (data README), and so rows seeded when every 10th row is kept.
-REAL_ROWS = {"houston_crime": 86_314, "portland_calls": 19_376 + 18_443, "edinburgh_accidents": 4_074}
+REAL_ROWS = {
+    "houston_crime": 86_314,
+    "portland_calls": 19_376 + 18_443,
+    "edinburgh_accidents": 4_074,
+}
 
 
 def expected_sample(rows: int) -> int:
