@@ -6,6 +6,11 @@ one-row portland_calls and edinburgh_accidents tables. Then it runs ``dbt build`
 them in a child process, so that the peak memory (max RSS) is the build's own, appends one
 day's share of new incidents and times a second, incremental ``dbt build``.
 
+The baseline is the same SQL without dbt: every model and data test statement that the full
+build executed (``target/run``), replayed in the build's completion order on one DuckDB
+connection into a fresh database file. Unit tests run on fixtures, not on the data, and are
+left out of the replay.
+
     .venv/bin/python bench/marts.py --rows 1000000
 
 The last line printed is one JSON object with every figure.
@@ -179,6 +184,64 @@ def run_build(work: Path) -> None:
     run_dbt(["build", "--quiet"], profile=profile)
 
 
+def replay_sql(work: Path) -> dict:
+    """Replay the SQL of the last full build directly in DuckDB; return the statement counts.
+
+    dbt writes each model's ``create table|view ... as`` statement and each data test's
+    query to ``target/run``. Tables and views are created under a ``__dbt_tmp`` name and
+    renamed by dbt afterwards, so the replay renames them too. Results complete in an order
+    that respects dependencies, so replaying ``run_results.json`` in order is valid.
+    """
+    import re
+
+    import duckdb
+
+    from jobs.marts import delta_extension_path
+
+    target = work / "var" / "dbt" / "target"
+    manifest = json.loads((target / "manifest.json").read_text())
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    raw_dir = work / "raw"
+    raw_dir.mkdir(exist_ok=True)
+    # The same file name gives the same catalogue name ("boljam") that the SQL names.
+    connection = duckdb.connect(
+        str(raw_dir / "boljam.duckdb"),
+        config={"autoinstall_known_extensions": False},
+    )
+    connection.execute(f"load '{delta_extension_path()}'")
+    connection.execute("set TimeZone = 'UTC'")
+    created = re.compile(r'create\s+(table|view)\s+("[^"]+"\."([^"]+)"\."([^"]+)__dbt_tmp")')
+    counts = {"models": 0, "tests": 0, "failing_tests": 0}
+    schemas = set()
+    for result in results:
+        node = manifest["nodes"].get(result["unique_id"])
+        if node is None or node["resource_type"] not in {"model", "test"}:
+            continue
+        # dbt writes what it executed under run/ at the compiled file's relative path.
+        relative = Path(node["compiled_path"]).relative_to(target / "compiled")
+        sql_path = target / "run" / relative
+        if not sql_path.exists():
+            raise FileNotFoundError(f"{result['unique_id']}: no executed SQL at {sql_path}")
+        sql = sql_path.read_text()
+        if node["resource_type"] == "model" and node["schema"] not in schemas:
+            connection.execute(f'create schema if not exists "{node["schema"]}"')
+            schemas.add(node["schema"])
+        if node["resource_type"] == "test":
+            failures = connection.execute(sql).fetchone()[0]
+            counts["tests"] += 1
+            counts["failing_tests"] += int(failures != 0)
+            continue
+        connection.execute(sql)
+        counts["models"] += 1
+        match = created.search(sql)
+        if match:
+            kind, temporary, schema, name = match.groups()
+            connection.execute(f'drop {kind} if exists "{schema}"."{name}"')
+            connection.execute(f'alter {kind} {temporary} rename to "{name}"')
+    connection.close()
+    return counts
+
+
 def count_rows(duckdb_path: Path) -> dict:
     import duckdb
 
@@ -205,7 +268,8 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=5_000, help="distinct places; default 5000")
     parser.add_argument("--weeks", type=int, default=52, help="weeks the times span; default 52")
     parser.add_argument("--seed", type=int, default=7, help="random seed; default 7")
-    parser.add_argument("--phase", choices=["generate", "build", "append"], help=argparse.SUPPRESS)
+    phases = ["generate", "build", "append", "raw"]
+    parser.add_argument("--phase", choices=phases, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -217,11 +281,16 @@ def main() -> None:
             write_lake(args.work / "lake", args.rows, args.points, args.weeks, args.seed)
         elif args.phase == "append":
             append_day(args.work / "lake", args.rows, args.points, args.weeks, args.seed)
+        elif args.phase == "raw":
+            replayed = replay_sql(args.work)
         else:
             run_build(args.work)
         seconds = time.perf_counter() - started
         max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps({"seconds": round(seconds, 1), "max_rss_mb": round(max_rss_mb)}))
+        figures = {"seconds": round(seconds, 1), "max_rss_mb": round(max_rss_mb)}
+        if args.phase == "raw":
+            figures.update(replayed)
+        print(json.dumps(figures))
         return
 
     with tempfile.TemporaryDirectory(prefix="boljam-bench-marts-") as folder:
@@ -230,6 +299,8 @@ def main() -> None:
         sizes += ["--weeks", str(args.weeks), "--seed", str(args.seed)]
         generated = run_child("--phase", "generate", "--work", str(work), *sizes)
         built = run_child("--phase", "build", "--work", str(work))
+        raw = run_child("--phase", "raw", "--work", str(work))
+        built_rows = count_rows(work / "boljam.duckdb")
         # fct_incidents is incremental, so the second build inserts only the new day, but
         # the aggregates downstream of it are tables and are rebuilt in full.
         run_child("--phase", "append", "--work", str(work), *sizes)
@@ -241,9 +312,16 @@ def main() -> None:
             "generate_seconds": generated["seconds"],
             "dbt_build_seconds": built["seconds"],
             "dbt_build_max_rss_mb": built["max_rss_mb"],
+            "raw_sql_seconds": raw["seconds"],
+            "raw_sql_models": raw["models"],
+            "raw_sql_tests": raw["tests"],
+            "raw_sql_failing_tests": raw["failing_tests"],
+            "build_to_raw_ratio": round(built["seconds"] / raw["seconds"], 2),
+            "raw_sql_rows": count_rows(work / "raw" / "boljam.duckdb"),
             "dbt_incremental_build_seconds": rebuilt["seconds"],
             "incremental_to_full_ratio": round(rebuilt["seconds"] / built["seconds"], 2),
-            **count_rows(work / "boljam.duckdb"),
+            "full_build_rows": built_rows,
+            "rows_after_incremental_build": count_rows(work / "boljam.duckdb"),
         }
     print(json.dumps(figures))
 
