@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jobs.settings import Profile, load_profile
-from models.targets import FORECASTS_FILE, TargetConfig, get_target
+from models.targets import TargetConfig, get_target
 
 if TYPE_CHECKING:
     import lightgbm
@@ -47,8 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--targets-file",
         type=Path,
-        default=FORECASTS_FILE,
-        help=f"YAML file that defines the targets; default {FORECASTS_FILE}",
+        default=None,
+        help="YAML file that defines the targets; default: the profile's forecasts_file "
+        "(conf/forecasts.yml on the embedded default)",
     )
 
 
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 def run_forecast(
     target_name: str,
     profile: Profile | None = None,
-    targets_file: Path = FORECASTS_FILE,
+    targets_file: Path | None = None,
 ) -> dict:
     """Backtest and forecast ``target_name``; return the run id, metrics and table versions."""
     import mlflow
@@ -89,7 +90,7 @@ def run_forecast(
     )
 
     profile = profile or load_profile()
-    target = get_target(target_name, targets_file)
+    target = get_target(target_name, targets_file or profile.forecasts_path)
     source_path = profile.table_path(target.source_layer, target.source_table)
     source_version = table_version(source_path)
     if source_version is None:

@@ -70,22 +70,26 @@ def is_valid_iin(value: str | None) -> bool:
     return False
 
 
-def protect(value: str | None, treatment: str, key: bytes, field: str) -> tuple[str | None, str]:
+def protect(
+    value: str | None, treatment: str, key: bytes, field: str, domain: str | None = None
+) -> tuple[str | None, str]:
     """Apply a personal-data treatment; return the protected value and a flag ('' if clean).
 
     Treatments: ``pseudonymise`` (any text), ``iin`` (validated, then pseudonymised),
     ``phone`` (normalised to E.164, then pseudonymised), ``drop``. An invalid IIN or phone
-    is still pseudonymised, never kept in clear, and flagged.
+    is still pseudonymised, never kept in clear, and flagged with ``field``. The pseudonym
+    is keyed on ``domain`` (default ``field``), so fields of one domain can be joined.
     """
+    domain = domain or field
     if value is None or treatment == "drop":
         return None, ""
     if treatment == "iin":
         digits = str(value).strip()
         flag = "" if is_valid_iin(digits) else f"invalid_iin:{field}"
-        return pseudonymise(digits, key, field), flag
+        return pseudonymise(digits, key, domain), flag
     if treatment == "phone":
         phone = normalise_phone(value)
         if phone is None:
-            return pseudonymise(str(value).strip(), key, field), f"invalid_phone:{field}"
-        return pseudonymise(phone, key, field), ""
-    return pseudonymise(str(value), key, field), ""
+            return pseudonymise(str(value).strip(), key, domain), f"invalid_phone:{field}"
+        return pseudonymise(phone, key, domain), ""
+    return pseudonymise(str(value), key, domain), ""

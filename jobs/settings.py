@@ -46,6 +46,19 @@ class DbtSettings(BaseModel):
     duckdb_path: str = "var/marts/boljam.duckdb"
 
 
+class SynthSettings(BaseModel):
+    """The synthetic country that ``boljam demo`` generates in place of seeding real data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int
+    incidents: int = Field(ge=1000)
+    # Folder that receives agencies/, dumps/ and truth/; agency_db_dir should be its agencies/.
+    out_dir: str
+    # Another parameter file for `boljam synth --config`; None uses conf/synth.yaml.
+    config: str | None = None
+
+
 class Profile(BaseModel):
     """One deployment profile: where the lake lives and how the engines are reached."""
 
@@ -57,6 +70,13 @@ class Profile(BaseModel):
     landing_dir: str
     var_dir: str
     real_data_dir: str
+    # Source catalogue and forecast targets of this profile; BOLJAM_SOURCES overrides the first.
+    sources_file: str = "conf/sources.yml"
+    forecasts_file: str = "conf/forecasts.yml"
+    # When set, the demo generates this synthetic country instead of seeding the real data.
+    synth: SynthSettings | None = None
+    # Forecast targets that `boljam demo` runs; None keeps the demo's own default.
+    demo_targets: list[str] | None = None
     spark: SparkSettings = Field(default_factory=SparkSettings)
     mlflow: MlflowSettings
     dbt: DbtSettings = Field(default_factory=DbtSettings)
@@ -81,6 +101,14 @@ class Profile(BaseModel):
     @property
     def landing(self) -> Path:
         return self.path(self.landing_dir)
+
+    @property
+    def sources_path(self) -> Path:
+        return self.path(self.sources_file)
+
+    @property
+    def forecasts_path(self) -> Path:
+        return self.path(self.forecasts_file)
 
     @property
     def real_data(self) -> Path:

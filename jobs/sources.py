@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from jobs.schemas import TAXONOMY
-from jobs.settings import CONF_DIR, ConfigError, Profile, load_profile, read_yaml
+from jobs.settings import ConfigError, Profile, load_profile, read_yaml
 
 
 class Connection(BaseModel):
@@ -125,6 +125,9 @@ class Source(BaseModel):
     primary_key: str
     watermark: str | None = None
     city: str | None = None
+    # Column that names each row's city; silver ``city`` falls back to ``city`` where the
+    # column is empty. Sources of a whole country set it.
+    city_column: str | None = None
     timezone: str = "UTC"
     timestamp: TimestampSpec | None = None
     local_hour_column: str | None = None
@@ -135,6 +138,10 @@ class Source(BaseModel):
     personal_data: dict[str, Literal["pseudonymise", "iin", "phone", "drop"]] = Field(
         default_factory=dict
     )
+    # Column -> pseudonym domain. Columns of one domain, even in different sources, get the
+    # same pseudonym for the same value, so that they can be joined. A column without a
+    # domain is its own domain.
+    pseudonym_domains: dict[str, str] = Field(default_factory=dict)
     keep_columns: list[str] = Field(default_factory=list)
     # reject: a row whose content equals another key's row goes to rejects as
     # duplicate_content. keep: such rows are distinct events (calls from one block on one day).
@@ -153,6 +160,10 @@ class Source(BaseModel):
     def silver_table(self) -> str:
         return self.name
 
+    def pseudonym_domain(self, column: str) -> str:
+        """Return the HMAC domain of a personal column: its pseudonym domain or its name."""
+        return self.pseudonym_domains.get(column, column)
+
 
 class Catalogue(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -160,9 +171,20 @@ class Catalogue(BaseModel):
     sources: dict[str, Source]
 
 
+def catalogue_path() -> Path:
+    """Return the catalogue file: ``$BOLJAM_SOURCES``, else the active profile's sources_file."""
+    if os.environ.get("BOLJAM_SOURCES"):
+        return Path(os.environ["BOLJAM_SOURCES"])
+    return load_profile().sources_path
+
+
 def load_catalogue(path: Path | None = None) -> Catalogue:
-    """Load conf/sources.yml; a validation error names the source, the field and the problem."""
-    path = path or Path(os.environ.get("BOLJAM_SOURCES", CONF_DIR / "sources.yml"))
+    """Load the source catalogue; a validation error names the source, the field and the problem.
+
+    Without ``path`` the file is ``$BOLJAM_SOURCES``, else the active profile's
+    ``sources_file`` (conf/sources.yml on the embedded default).
+    """
+    path = path or catalogue_path()
     raw = read_yaml(path)
     entries = raw.get("sources")
     if not isinstance(entries, dict) or not entries:
@@ -180,6 +202,12 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
             )
             raise ConfigError(f"{path}: source {name!r} is invalid: {problems}") from error
         entry = sources[name]
+        unprotected = sorted(set(entry.pseudonym_domains) - set(entry.personal_data))
+        if unprotected:
+            raise ConfigError(
+                f"{path}: source {name!r}: pseudonym_domains names {unprotected}, which are not "
+                "under personal_data; add them there or remove them"
+            )
         if entry.kind == "sql" and (not entry.connection or not entry.table):
             raise ConfigError(
                 f"{path}: source {name!r} is of kind sql: set 'connection' and 'table'"

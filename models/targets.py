@@ -113,8 +113,19 @@ def _merge(base: dict, override: dict) -> dict:
     return merged
 
 
-def load_targets(path: Path = FORECASTS_FILE) -> dict[str, TargetConfig]:
-    """Load every target of ``path``, raising ConfigError that names the target and field."""
+def targets_path() -> Path:
+    """Return the active profile's forecast target file (conf/forecasts.yml by default)."""
+    from jobs.settings import load_profile
+
+    return load_profile().forecasts_path
+
+
+def load_targets(path: Path | None = None) -> dict[str, TargetConfig]:
+    """Load every target of ``path``, raising ConfigError that names the target and field.
+
+    Without ``path`` the file is the active profile's ``forecasts_file``.
+    """
+    path = path or targets_path()
     data = read_yaml(path)
     defaults = data.get("defaults") or {}
     targets = data.get("targets")
@@ -135,8 +146,9 @@ def load_targets(path: Path = FORECASTS_FILE) -> dict[str, TargetConfig]:
     return loaded
 
 
-def get_target(name: str, path: Path = FORECASTS_FILE) -> TargetConfig:
+def get_target(name: str, path: Path | None = None) -> TargetConfig:
     """Return the target ``name`` of ``path``, raising ConfigError when it is not defined."""
+    path = path or targets_path()
     targets = load_targets(path)
     if name not in targets:
         raise ConfigError(f"{path}: target {name!r} not found; defined: {sorted(targets)}")

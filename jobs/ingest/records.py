@@ -8,6 +8,7 @@ import re
 from datetime import date, datetime, timedelta
 
 from jobs.ingest.standardise import Standardised, rejects_frame
+from jobs.privacy import protect
 from jobs.sources import Source
 
 MONTHS_RU = {
@@ -62,10 +63,51 @@ def crawl_date_of(file_name: str, source: Source) -> date:
     )
 
 
-def standardise_records(frame, source: Source, batch_id: str, loaded_at: datetime) -> Standardised:
-    """Key, date-resolve and validate one batch of record rows."""
+def _protect_row(row: dict, source: Source, key: bytes | None) -> dict:
+    """Apply the personal-data treatments to one raw row; dropped columns are left out."""
+    for column, treatment in source.personal_data.items():
+        if column not in row:
+            continue
+        if treatment == "drop":
+            del row[column]
+        else:
+            domain = source.pseudonym_domain(column)
+            row[column] = protect(row[column], treatment, key, column, domain)[0]
+    return row
+
+
+def _protect_columns(silver, source: Source, key: bytes | None) -> list[str]:
+    """Pseudonymise or drop the personal columns of ``silver`` in place; return row flags."""
+    flags = [""] * len(silver)
+    for column, treatment in source.personal_data.items():
+        if column not in silver.columns:
+            continue
+        if treatment == "drop":
+            silver.drop(columns=[column], inplace=True)
+            continue
+        domain = source.pseudonym_domain(column)
+        values = silver[column].astype(object).where(silver[column].notna(), None)
+        protected = [protect(value, treatment, key, column, domain) for value in values]
+        silver[column] = [value for value, _ in protected]
+        flags = [
+            ";".join(part for part in (old, new) if part)
+            for old, (_, new) in zip(flags, protected, strict=True)
+        ]
+    return flags
+
+
+def standardise_records(
+    frame,
+    source: Source,
+    batch_id: str,
+    loaded_at: datetime,
+    pseudonym_key: bytes | None = None,
+) -> Standardised:
+    """Key, date-resolve, pseudonymise and validate one batch of record rows."""
     import pandas as pd
 
+    if source.personal_data and pseudonym_key is None:
+        raise ValueError(f"source {source.name} has personal data: pass pseudonym_key")
     frame = frame.reset_index(drop=True)
     raw_columns = [c for c in frame.columns if not c.startswith("_")]
     key = frame[source.primary_key].astype("string").str.strip()
@@ -98,9 +140,12 @@ def standardise_records(frame, source: Source, batch_id: str, loaded_at: datetim
     detail[superseded] = "a later row of the same batch has the same key; that row is kept"
     rejected = reason.notna()
 
+    # File sources number their rows; SQL sources have no _record_number column.
+    numbered = "_record_number" in frame.columns
+    record_columns = raw_columns + (["_record_number"] if numbered else [])
     raw_records = [
-        json.dumps(row, ensure_ascii=False, sort_keys=True)
-        for row in frame.loc[rejected, raw_columns + ["_record_number"]]
+        json.dumps(_protect_row(row, source, pseudonym_key), ensure_ascii=False, sort_keys=True)
+        for row in frame.loc[rejected, record_columns]
         .astype(object).where(frame.loc[rejected].notna(), None).to_dict("records")
     ]
     rejects = rejects_frame(
@@ -112,9 +157,14 @@ def standardise_records(frame, source: Source, batch_id: str, loaded_at: datetim
     silver.insert(0, "record_id", key[keep].astype(str))
     if resolved is not None:
         silver[spec.output] = resolved[keep]
-    silver["quality_flags"] = parse_flags[keep].to_numpy()
+    flags = _protect_columns(silver, source, pseudonym_key)
+    silver["quality_flags"] = [
+        ";".join(part for part in (old, new) if part)
+        for old, new in zip(parse_flags[keep].to_numpy(), flags, strict=True)
+    ]
     silver["_source_object"] = frame.loc[keep, "_source_object"].to_numpy()
-    silver["_record_number"] = frame.loc[keep, "_record_number"].astype("int64").to_numpy()
+    if numbered:
+        silver["_record_number"] = frame.loc[keep, "_record_number"].astype("int64").to_numpy()
     silver["_batch_id"] = batch_id
     silver["_loaded_at"] = pd.Timestamp(loaded_at).tz_convert("UTC")
     silver["_row_hash"] = frame.loc[keep, "_row_hash"].to_numpy()

@@ -221,7 +221,7 @@ def load_silver(source: Source, profile: Profile) -> list[BatchCounts]:
         for frame in _bronze_chunks(bronze_path, batch_id):
             loaded_at = frame["_loaded_at"].iloc[0].to_pydatetime()
             if source.record_type == "record":
-                result = standardise_records(frame, source, batch_id, loaded_at)
+                result = standardise_records(frame, source, batch_id, loaded_at, key)
                 schema, key_column = record_schema(result.silver, source), "record_id"
             else:
                 result = standardise(

@@ -49,8 +49,34 @@ def snake_case(value: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", value.strip().lower()).strip("_")
 
 
+def _per_distinct(series, function):
+    """Return ``function`` of each value of ``series``, called once per distinct value.
+
+    Source columns repeat few distinct values (categories, dates, districts), so this is
+    much cheaper than a call per row. Missing values map to None.
+    """
+    import pandas as pd
+
+    codes, distinct = pd.factorize(series)
+    results = np.empty(len(distinct) + 1, dtype=object)
+    results[:-1] = [function(value) for value in distinct]
+    # factorize codes a missing value as -1, which picks this last slot.
+    results[-1] = None
+    return pd.Series(results[codes], index=series.index, dtype=object)
+
+
+def _strip(series):
+    """Return ``series`` as text without surrounding whitespace; missing values stay missing."""
+    return _per_distinct(series, lambda value: str(value).strip()).astype("string")
+
+
 def _blank(series):
-    return series.isna() | (series.astype("string").str.strip() == "")
+    """Return True where ``series`` is missing or only whitespace."""
+    import pandas as pd
+
+    codes, distinct = pd.factorize(series)
+    blank = np.array([str(value).strip() == "" for value in distinct] + [True], dtype=bool)
+    return pd.Series(blank[codes], index=series.index)
 
 
 def _parse_timestamps(frame, source: Source, now: datetime):
@@ -58,7 +84,7 @@ def _parse_timestamps(frame, source: Source, now: datetime):
     import pandas as pd
 
     spec = source.timestamp
-    parts = [frame[column].astype("string").str.strip() for column in spec.columns]
+    parts = [_strip(frame[column]) for column in spec.columns]
     missing = np.zeros(len(frame), dtype=bool)
     for part in parts:
         missing |= _blank(part).to_numpy()
@@ -123,7 +149,7 @@ def _coordinates(frame, source: Source):
 def _category(frame, source: Source):
     import pandas as pd
 
-    raw = frame[source.category.column].astype("string").str.strip()
+    raw = _strip(frame[source.category.column])
     category = raw.map(source.category.mapping)
     reason = pd.Series(None, index=frame.index, dtype="object")
     reason[category.isna()] = "unknown_category"
@@ -148,6 +174,14 @@ def rejects_frame(source_name, batch_id, keys, reasons, details, raw_records, lo
     )
 
 
+def _cities(kept, source: Source):
+    """Return each row's city: the ``city_column`` value, else the source's ``city``."""
+    if not source.city_column:
+        return source.city
+    values = _strip(kept[source.city_column])
+    return values.where(~_blank(values), source.city).astype(str).to_numpy()
+
+
 def _first_reason(*reasons):
     result = reasons[0].copy()
     for reason in reasons[1:]:
@@ -162,7 +196,8 @@ def _raw_records(frame, columns, source: Source, key: bytes | None) -> list[str]
     for row in records.to_dict(orient="records"):
         for field, treatment in source.personal_data.items():
             if field in row:
-                row[field] = protect(row[field], treatment, key, field)[0]
+                domain = source.pseudonym_domain(field)
+                row[field] = protect(row[field], treatment, key, field, domain)[0]
         out.append(json.dumps(row, ensure_ascii=False, sort_keys=True))
     return out
 
@@ -189,7 +224,7 @@ def standardise(
         raise ValueError(f"source {source.name} has personal data: pass pseudonym_key")
     frame = frame.reset_index(drop=True)
     raw_columns = [c for c in frame.columns if not c.startswith("_")]
-    key = frame[source.primary_key].astype("string").str.strip()
+    key = _strip(frame[source.primary_key])
 
     utc, local, time_reason, ambiguous = _parse_timestamps(frame, source, now)
     raw_category, category, category_reason = _category(frame, source)
@@ -238,13 +273,13 @@ def standardise(
         {
             "incident_id": key[keep].astype(str),
             "source": source.name,
-            "city": source.city,
+            "city": _cities(kept, source),
             "occurred_at_utc": utc[keep],
             "occurred_at_local": local[keep],
             "local_date": local[keep].dt.date,
             "timezone": source.timezone,
             "time_precision": source.timestamp.precision,
-            "offense": raw_category[keep].map(snake_case).astype(str),
+            "offense": _per_distinct(raw_category[keep], snake_case).astype(str),
             "category": category[keep].astype(str),
             "lat": lat[keep],
             "lon": lon[keep],
@@ -263,7 +298,8 @@ def standardise(
         if treatment == "drop":
             continue
         if treatment:
-            protected = [protect(v, treatment, pseudonym_key, column) for v in values]
+            domain = source.pseudonym_domain(column)
+            protected = [protect(v, treatment, pseudonym_key, column, domain) for v in values]
             values = [value for value, _ in protected]
             column_flags = [flag for _, flag in protected]
             if any(column_flags):
