@@ -46,3 +46,23 @@ def test_h3_coarser_cells_are_parents():
         direct = h3.latlng_to_cell(29.6779015, -95.4373883, resolution)
         assert cells[resolution] == [direct]
         assert h3.get_resolution(cells[resolution][0]) == resolution
+
+
+def test_h3_repeated_points_match_per_point_cells():
+    import h3
+
+    rng = np.random.default_rng(3)
+    places_lat = rng.uniform(29.6, 29.9, 40)
+    places_lon = rng.uniform(-95.6, -95.2, 40)
+    pick = rng.integers(0, 40, 500)
+    lat, lon = places_lat[pick], places_lon[pick]
+    cells = latlng_to_cells(lat, lon)
+    finest = [h3.latlng_to_cell(a, b, 9) for a, b in zip(lat, lon, strict=True)]
+    assert cells[9] == finest
+    for resolution in (7, 8):
+        assert cells[resolution] == [h3.cell_to_parent(cell, resolution) for cell in finest]
+
+
+def test_h3_no_points_gives_empty_lists():
+    cells = latlng_to_cells(np.array([]), np.array([]))
+    assert cells == {7: [], 8: [], 9: []}
