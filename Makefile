@@ -12,8 +12,11 @@ export SPARK_LOCAL_IP := 127.0.0.1
 bootstrap:
 	@bash scripts/bootstrap.sh
 
+# `make demo PROFILE=kz` runs the pipeline on a generated synthetic Kazakhstan instead.
+PROFILE ?= $(or $(BOLJAM_PROFILE),embedded)
+
 demo: bootstrap
-	$(PY) -m jobs.cli demo
+	BOLJAM_PROFILE=$(PROFILE) $(PY) -m jobs.cli demo
 
 test: bootstrap
 	bash scripts/run_tests.sh

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "text-quality": ("jobs.text.quality", "cross-validate the appeal and media text models"),
     "appeals": ("jobs.text.appeals", "land appeals and media text as silver and gold Delta tables"),
     "synth": ("jobs.synth.cli", "generate a synthetic Kazakhstan with its ground truth"),
+    "oracle": ("jobs.oracle", "compare a target's PEI* with the oracle's on a synthetic country"),
 }
 
 

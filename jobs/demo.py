@@ -7,13 +7,16 @@ var/demo/summary.json.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import shutil
 import time
 from datetime import UTC, datetime
 
 from jobs.airflow_env import airflow_env, migrate, test_dag
 from jobs.seed import seed_all
-from jobs.settings import load_profile
+from jobs.settings import Profile, load_profile
 from jobs.summary import human_summary, write_summary
 
 logger = logging.getLogger(__name__)
@@ -26,6 +29,47 @@ TARGETED_DAGS = ("boljam_forecast", "boljam_report")
 DEMO_TARGETS = ["houston_all_offences", "portland_street_crimes", "edinburgh_road_accidents"]
 
 
+def synthesise(profile: Profile) -> dict[str, int]:
+    """Generate the profile's synthetic country unless the same one is already there.
+
+    The seed, incident count and the parameter file's SHA-256 are kept in
+    ``<var>/demo/synth_parameters.json``. When they change, the country is generated
+    again and the profile's lake is removed, because its watermarks and rows belong to the
+    old country. Returns the rows per agency table.
+    """
+    from jobs.synth.cli import generate
+    from jobs.synth.config import DEFAULT_PATH
+
+    spec = profile.synth
+    out = profile.path(spec.out_dir)
+    config = profile.path(spec.config) if spec.config else DEFAULT_PATH
+    wanted = {
+        "seed": spec.seed,
+        "incidents": spec.incidents,
+        "config_sha256": hashlib.sha256(config.read_bytes()).hexdigest(),
+    }
+    marker = profile.var / "demo" / "synth_parameters.json"
+    manifest_path = out / "manifest.json"
+    if manifest_path.exists() and marker.exists() and json.loads(marker.read_text()) == wanted:
+        logger.info("synthetic country in %s already has %s; not generated again", out, wanted)
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    else:
+        for stale in (out, profile.lake):
+            if stale.exists():
+                logger.warning("removing %s, made from other synth parameters", stale)
+                shutil.rmtree(stale)
+        began = time.monotonic()
+        manifest = generate(spec.seed, spec.incidents, out, settings_path=config)
+        logger.info("generated %s in %.1f s", out, time.monotonic() - began)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps(wanted, indent=2) + "\n", encoding="utf-8")
+    return {
+        f"{database}.{table}": rows
+        for database, tables in manifest["rows"].items()
+        for table, rows in tables.items()
+    }
+
+
 def run_pipeline(
     sample_every: int = 1,
     dags: tuple[str, ...] = PIPELINE,
@@ -33,12 +77,16 @@ def run_pipeline(
 ) -> dict:
     """Seed, run every DAG of ``dags`` once, and write the summary; return the summary.
 
-    ``targets`` limits the forecast and report DAGs to those forecast targets (all when
-    None); the other target tasks end as skipped.
+    A profile with a ``synth`` section generates its synthetic country in place of seeding
+    the real data. ``targets`` limits the forecast and report DAGs to those forecast
+    targets (all when None); the other target tasks end as skipped.
     """
     profile = load_profile()
     started = time.monotonic()
-    seeded = seed_all(profile, sample_every=sample_every)
+    if profile.synth is not None:
+        seeded = synthesise(profile)
+    else:
+        seeded = seed_all(profile, sample_every=sample_every)
     env = airflow_env(profile)
     migrate(env)
     logical_date = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
@@ -68,13 +116,17 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--targets",
         nargs="+",
-        default=DEMO_TARGETS,
-        help=f"forecast targets to run (default: {' '.join(DEMO_TARGETS)})",
+        default=None,
+        help="forecast targets to run (default: the profile's demo_targets, else "
+        f"{' '.join(DEMO_TARGETS)})",
     )
 
 
 def run(args) -> int:
-    summary = run_pipeline(sample_every=args.sample_every, targets=args.targets)
+    profile = load_profile()
+    targets = args.targets or profile.demo_targets or DEMO_TARGETS
+    summary = run_pipeline(sample_every=args.sample_every, targets=targets)
     print("\n".join(human_summary(summary)))
-    print(f"demo finished in {summary['total_seconds']} s; summary in var/demo/summary.json")
+    summary_path = profile.var / "demo" / "summary.json"
+    print(f"demo finished in {summary['total_seconds']} s; summary in {summary_path}")
     return 0

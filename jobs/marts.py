@@ -298,6 +298,23 @@ def _target_option(args: list[str]) -> str | None:
     return None
 
 
+def _with_profile_options(command: list[str], profile: Profile) -> list[str]:
+    """Add the profile's dbt vars and node selection unless ``command`` sets its own."""
+    import json
+
+    if profile.dbt.vars and "--vars" not in command:
+        command += ["--vars", json.dumps(profile.dbt.vars)]
+    selecting = {"--select", "-s", "--selector"}
+    if (
+        profile.dbt.select
+        and command
+        and command[0] in {"build", "run", "test"}
+        and not selecting.intersection(command)
+    ):
+        command += ["--select", *profile.dbt.select]
+    return command
+
+
 def run_dbt(
     args: list[str], profile: Profile | None = None, postgres_url: str | None = None
 ) -> None:
@@ -330,7 +347,7 @@ def run_dbt(
             copy_lake_to_postgres(profile, postgres_url)
     Path(environment["BOLJAM_DUCKDB_PATH"]).parent.mkdir(parents=True, exist_ok=True)
 
-    command = list(args)
+    command = _with_profile_options(list(args), profile)
     defaults = {
         "--project-dir": str(DBT_PROJECT_DIR),
         "--profiles-dir": str(DBT_PROJECT_DIR),

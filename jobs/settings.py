@@ -44,6 +44,10 @@ class DbtSettings(BaseModel):
 
     target: str = "duckdb"
     duckdb_path: str = "var/marts/boljam.duckdb"
+    # Project variables passed with --vars, and the node selection (--select) of build, run
+    # and test commands that select nothing themselves. Empty: dbt's defaults.
+    vars: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    select: list[str] = Field(default_factory=list)
 
 
 class SynthSettings(BaseModel):

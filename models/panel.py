@@ -62,17 +62,38 @@ def complete_week_range(first_date: dt.date, last_date: dt.date) -> WeekRange:
     return WeekRange(first_monday, last_sunday - dt.timedelta(days=6))
 
 
+def parent_cells(cells: Column, resolution: int) -> Column:
+    """Return the H3 parent at ``resolution`` of each cell id of ``cells``."""
+    import pandas as pd
+    from pyspark.sql.functions import pandas_udf
+
+    @pandas_udf("string")
+    def to_parent(values: pd.Series) -> pd.Series:
+        import h3
+
+        return values.map(lambda cell: h3.cell_to_parent(cell, resolution))
+
+    return to_parent(cells)
+
+
 def select_target_incidents(silver: DataFrame, target: TargetConfig) -> DataFrame:
-    """Return ``h3_cell`` and ``local_date`` of the silver incidents the target counts."""
+    """Return ``h3_cell`` and ``local_date`` of the silver incidents the target counts.
+
+    Resolutions coarser than the finest one silver stores (7) are the parents of ``h3_r7``.
+    """
     from pyspark.sql import functions as F
+
+    from jobs.schemas import H3_RESOLUTIONS
 
     incidents = silver
     if target.offenses != "all":
         incidents = incidents.filter(F.col("offense").isin(list(target.offenses)))
-    return incidents.select(
-        F.col(f"h3_r{target.h3_resolution}").alias("h3_cell"),
-        F.col("local_date"),
-    )
+    if target.h3_resolution in H3_RESOLUTIONS:
+        cell = F.col(f"h3_r{target.h3_resolution}")
+    else:
+        coarsest = min(H3_RESOLUTIONS)
+        cell = parent_cells(F.col(f"h3_r{coarsest}"), target.h3_resolution)
+    return incidents.select(cell.alias("h3_cell"), F.col("local_date"))
 
 
 def source_week_range(silver: DataFrame, target: TargetConfig) -> WeekRange:

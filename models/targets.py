@@ -60,7 +60,8 @@ class TargetConfig(BaseModel):
     timezone: str
     offenses: Literal["all"] | list[str]
     # Silver tables carry the cells of resolutions 7, 8 and 9 (columns h3_r7, h3_r8, h3_r9).
-    h3_resolution: Literal[7, 8, 9]
+    # Resolution 6 cells are the parents of the h3_r7 cells.
+    h3_resolution: Literal[6, 7, 8, 9]
     period: Literal["week"]
     horizon: Literal[1]
     evaluation_weeks: int = Field(ge=1, le=104)

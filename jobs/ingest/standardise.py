@@ -100,7 +100,9 @@ def _parse_timestamps(frame, source: Source, now: datetime):
         ambiguous = utc.isna() & parsed.notna()
         if ambiguous.any():
             # Repeated or skipped wall-clock times at a DST change: take the first reading,
-            # keep the row, and flag it so that analysts can see the choice.
+            # keep the row, and flag it so that analysts can see the choice. The copy
+            # detaches utc from the .dt accessor, which would warn on assignment.
+            utc = utc.copy()
             utc.loc[ambiguous] = parsed[ambiguous].dt.tz_localize(
                 source.timezone, ambiguous=True, nonexistent="shift_forward"
             )
