@@ -1,0 +1,56 @@
+{#
+    A holder month is a volume spike when its mean quantity per movement is at
+    least var('kz_precursor_spike_ratio') times the holder's baseline.
+#}
+
+with
+
+holder_months as (
+
+    select * from {{ ref('int_kz__precursor_holder_months') }}
+
+),
+
+licences as (
+
+    select * from {{ ref('stg_kz__precursor_licences') }}
+
+),
+
+scored as (
+
+    select
+        holder_months.licence_id,
+        holder_months.month_start,
+        licences.holder_bin,
+        licences.substance,
+        licences.region_code,
+        holder_months.movement_count,
+        holder_months.total_kg,
+        holder_months.mean_kg,
+        holder_months.baseline_kg,
+        holder_months.history_months,
+        licences.max_monthly_kg,
+        holder_months.mean_kg
+        / nullif(holder_months.baseline_kg, 0) as volume_ratio
+
+    from holder_months
+
+    left join licences
+        on holder_months.licence_id = licences.licence_id
+
+),
+
+final as (
+
+    select
+        *,
+        coalesce(volume_ratio >= {{ var('kz_precursor_spike_ratio') }}, false)
+            as is_volume_spike,
+        coalesce(total_kg > max_monthly_kg, false) as is_above_licence_maximum
+
+    from scored
+
+)
+
+select * from final
