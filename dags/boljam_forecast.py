@@ -1,10 +1,11 @@
 """
 ### Boljam forecasts
 
-Each target of `conf/forecasts.yml` first has its source's silver table checked against
-the Great Expectations suite. Then a Spark job builds the H3 panel and features, backtests
-LightGBM against the baselines and logs to MLflow. It writes next-period forecasts to the
-gold Delta tables. A failed quality check stops the forecasts of that source.
+Each target of the profile's forecast file (`conf/forecasts.yml` by default) first has its
+source's silver table checked against the Great Expectations suite. Then a Spark job
+builds the H3 panel and features, backtests LightGBM against the baselines and logs to
+MLflow. It writes next-period forecasts to the gold Delta tables. A failed quality check
+stops the forecasts of that source.
 
 Scheduled by the `marts` asset; its outlet `gold_forecasts` schedules `boljam_report`.
 Trigger it with `{"targets": [...]}` as the run's conf to forecast only some targets.
@@ -18,9 +19,10 @@ from airflow.sdk import Asset, Param, dag, task
 
 from jobs.dag_defaults import default_args
 from jobs.lineage import GOLD_FORECASTS_ASSET, MARTS_ASSET
-from jobs.settings import CONF_DIR, read_yaml
+from jobs.settings import load_profile, read_yaml
 
-TARGETS = read_yaml(CONF_DIR / "forecasts.yml")["targets"]
+# The active profile's targets: conf/forecasts.yml on the embedded default.
+TARGETS = read_yaml(load_profile().forecasts_path)["targets"]
 MARTS = Asset(name=MARTS_ASSET[0], uri=MARTS_ASSET[1])
 GOLD_FORECASTS = Asset(name=GOLD_FORECASTS_ASSET[0], uri=GOLD_FORECASTS_ASSET[1])
 

@@ -19,9 +19,10 @@ from airflow.sdk import Asset, Param, dag, task
 
 from jobs.dag_defaults import default_args
 from jobs.lineage import GOLD_FORECASTS_ASSET
-from jobs.settings import CONF_DIR, read_yaml
+from jobs.settings import load_profile, read_yaml
 
-TARGETS = read_yaml(CONF_DIR / "forecasts.yml")["targets"]
+# The active profile's targets: conf/forecasts.yml on the embedded default.
+TARGETS = read_yaml(load_profile().forecasts_path)["targets"]
 GOLD_FORECASTS = Asset(name=GOLD_FORECASTS_ASSET[0], uri=GOLD_FORECASTS_ASSET[1])
 
 
