@@ -1,8 +1,17 @@
-"""``boljam appeals``: land the appeals and media dumps as silver and gold Delta tables.
+"""``boljam appeals``: triage the appeals and tag the media items into silver and gold tables.
 
-Category and urgency come from out-of-fold predictions of the configured variant, so that
-no appeal is scored by a model that saw its label. Duplicate flags use the ``earlier_max``
-detector on the Russian text with its threshold fit on all appeals.
+Two steps, which the ``boljam_transform`` DAG runs as separate tasks before dbt:
+
+- ``triage_appeals`` writes silver ``appeals``. Category and urgency come from out-of-fold
+  predictions of the configured variant, so that no appeal is scored by a model that saw
+  its label. Duplicate flags use the ``earlier_max`` detector on the Russian text with its
+  threshold fit on all appeals. Each model is an MLflow run with its cross-validated
+  metrics in the experiment ``boljam-text``. The category and urgency models, refit on all
+  appeals, are registered as ``boljam-text-<task>-<language>``.
+- ``tag_media`` writes silver ``media_items`` and gold ``emerging_terms``.
+
+Both read the silver tables that the ingestion lands (``citizen_appeals``,
+``media_headlines``, ``media_articles``), or the dump files with ``--input dumps``.
 """
 
 from __future__ import annotations
@@ -12,67 +21,153 @@ import logging
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_VARIANT = "char_word_svm"
+DEFAULT_LANGUAGE = "both"
+INPUTS = ("silver", "dumps")
+STEPS = ("appeals", "media")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--variant",
-        default="char_word_svm",
-        help="triage variant for the predicted category and urgency; default char_word_svm",
+        default=DEFAULT_VARIANT,
+        help=f"triage variant for the predicted category and urgency; default {DEFAULT_VARIANT}",
     )
     parser.add_argument(
         "--language",
-        default="both",
+        default=DEFAULT_LANGUAGE,
         choices=["kk", "ru", "both"],
-        help="appeal text the triage variant reads; default both",
+        help=f"appeal text the triage variant reads; default {DEFAULT_LANGUAGE}",
+    )
+    parser.add_argument(
+        "--input",
+        default="silver",
+        choices=INPUTS,
+        help="read the landed silver tables (default) or the dump files in real_data_dir",
+    )
+    parser.add_argument(
+        "--steps",
+        default=",".join(STEPS),
+        help="comma-separated steps to run: appeals, media; default both",
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from jobs.settings import load_profile
     from jobs.text.config import load_text_settings
-    from jobs.text.duplicates import best_threshold, link_to_earlier, similarity_matrix
-    from jobs.text.gazetteer import load_gazetteer
-    from jobs.text.tables import (
-        build_appeals,
-        build_appeals_weekly,
-        build_emerging,
-        build_media,
-        build_media_weekly,
-        read_appeals,
-        read_media,
-        write_table,
-    )
-    from jobs.text.triage import cross_validate_variant
 
     profile = load_profile()
     settings = load_text_settings()
+    steps = [step.strip() for step in args.steps.split(",") if step.strip()]
+    unknown = sorted(set(steps) - set(STEPS))
+    if unknown:
+        raise ValueError(f"unknown steps {unknown}; use {', '.join(STEPS)}")
+    if "appeals" in steps:
+        triage_appeals(profile, settings, args.input, args.variant, args.language)
+    if "media" in steps:
+        tag_media(profile, settings, args.input)
+    return 0
+
+
+def triage_appeals(
+    profile,
+    settings: dict,
+    source: str = "silver",
+    variant: str = DEFAULT_VARIANT,
+    language: str = DEFAULT_LANGUAGE,
+) -> dict:
+    """Classify, link and place every appeal into silver ``appeals`` and log the models.
+
+    Returns the table version and the MLflow run id of each model.
+    """
+    import numpy as np
+
+    from jobs.text.duplicates import (
+        best_threshold,
+        evaluate_earlier_max,
+        link_to_earlier,
+        similarity_matrix,
+    )
+    from jobs.text.gazetteer import load_gazetteer
+    from jobs.text.tables import build_appeals, read_appeals, read_appeals_silver, write_table
+    from jobs.text.tracking import log_model_run, start_tracking
+    from jobs.text.triage import cross_validate_variant, fit_variant
+
+    if source not in INPUTS:
+        raise ValueError(f"invalid input {source!r}; use one of {INPUTS}")
+    frame = (
+        read_appeals_silver(profile)
+        if source == "silver"
+        else read_appeals(profile.real_data, settings)
+    )
     gazetteer = load_gazetteer(settings, profile.real_data)
-    frame = read_appeals(profile.real_data, settings)
     folds = settings["cross_validation"]["folds"]
     seed = settings["cross_validation"]["seed"]
+    experiment_id = start_tracking(profile)
+    common = {"variant": variant, "language": language, "folds": folds, "seed": seed,
+              "input": source, "appeals": len(frame)}  # fmt: skip
 
-    predictions = {}
+    predictions, run_ids = {}, {}
     for target in ("category", "urgency"):
-        _, predicted = cross_validate_variant(
-            frame, target, args.variant, args.language, folds, seed
-        )
+        metrics, predicted = cross_validate_variant(frame, target, variant, language, folds, seed)
         predictions[target] = predicted
+        run_ids[target] = log_model_run(
+            experiment_id,
+            f"{target}:{variant}:{language}:pipeline",
+            {"task": target, **common},
+            metrics,
+            fit_variant(frame, target, variant, language),
+            f"boljam-text-{target}-{language}",
+            tags={"step": "triage_appeals"},
+            champion_metric="macro_f1",
+        )
+
     similarity = similarity_matrix(frame.text_ru.tolist())
+    truth = frame.duplicate.to_numpy()
     linked, score = link_to_earlier(similarity, frame.region.tolist())
-    threshold = best_threshold(frame.duplicate.to_numpy(), np.tril(similarity, -1).max(axis=1))
+    threshold = best_threshold(truth, np.tril(similarity, -1).max(axis=1))
+    # NOTE: the duplicate detector is a similarity threshold, so the run records the
+    # threshold and its cross-validated figures but registers no model.
+    run_ids["duplicates"] = log_model_run(
+        experiment_id,
+        "duplicates:earlier_max:ru:pipeline",
+        {"task": "duplicates", "variant": "earlier_max", "threshold": threshold,
+         **{key: value for key, value in common.items() if key != "variant"}, "language": "ru"},
+        evaluate_earlier_max(similarity, truth, folds, seed),
+        tags={"step": "triage_appeals"},
+    )  # fmt: skip
     flagged = score >= threshold
     appeals = build_appeals(frame, gazetteer, settings, predictions, (linked, score, flagged))
-    media = build_media(read_media(profile.real_data, settings), gazetteer)
+    version = write_table(appeals, profile.table_path("silver", "appeals"))
+    return {"silver.appeals": version, "run_ids": run_ids}
 
-    tables = {
-        ("silver", "appeals"): appeals,
-        ("silver", "media_items"): media,
-        ("gold", "appeals_weekly"): build_appeals_weekly(appeals),
-        ("gold", "media_signals_weekly"): build_media_weekly(media),
-        ("gold", "emerging_terms"): build_emerging(media, settings),
+
+def tag_media(profile, settings: dict, source: str = "silver") -> dict:
+    """Tag media items by threat class and place, and find the emerging terms.
+
+    Writes silver ``media_items`` and gold ``emerging_terms`` and returns their versions.
+    """
+    from jobs.text.gazetteer import load_gazetteer
+    from jobs.text.tables import (
+        build_emerging,
+        build_media,
+        read_media,
+        read_media_silver,
+        write_table,
+    )
+
+    if source not in INPUTS:
+        raise ValueError(f"invalid input {source!r}; use one of {INPUTS}")
+    gazetteer = load_gazetteer(settings, profile.real_data)
+    items = (
+        read_media_silver(profile, settings)
+        if source == "silver"
+        else read_media(profile.real_data, settings)
+    )
+    media = build_media(items, gazetteer)
+    return {
+        "silver.media_items": write_table(media, profile.table_path("silver", "media_items")),
+        "gold.emerging_terms": write_table(
+            build_emerging(media, settings), profile.table_path("gold", "emerging_terms")
+        ),
     }
-    for (layer, name), table in tables.items():
-        write_table(table, profile.table_path(layer, name))
-    return 0

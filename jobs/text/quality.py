@@ -3,7 +3,8 @@
 Writes ``var/text-quality.json`` as task -> language -> metric -> value; a run with
 ``--tasks`` replaces only the entries of those tasks. Each variant is an
 MLflow run. The best variant of each task and language is refit on all appeals, logged with
-its model and registered as ``boljam-text-<task>-<language>``.
+its model and registered as ``boljam-text-<task>-<language>``. The new version takes the
+``champion`` alias unless the champion's cross-validated figure is higher.
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ def measure_language_id(frame, folds, seed, experiment_id, register) -> dict:
         metrics,
         model,
         "boljam-text-language-id" if register else None,
+        champion_metric="macro_f1",
     )
     return {"all": metrics}
 
@@ -136,6 +138,7 @@ def measure_triage(frame, task, variants, folds, seed, experiment_id, register) 
                 results[best],
                 model,
                 f"boljam-text-{task}-{language}",
+                champion_metric="macro_f1",
             )
     return figures
 
@@ -178,6 +181,7 @@ def measure_duplicates(frame, folds, seed, experiment_id, register) -> dict:
         metrics,
         model,
         "boljam-text-duplicates" if register else None,
+        champion_metric="f1",
     )
     return figures
 

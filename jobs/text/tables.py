@@ -4,9 +4,9 @@ Tables (``profile.table_path(layer, name)``), each overwritten as a whole on eve
 
 - silver ``appeals``: one row per appeal (``appeal_id``).
 - silver ``media_items``: one row per headline or article (``item_id``).
-- gold ``appeals_weekly``: one row per week, category, urgency and region.
-- gold ``media_signals_weekly``: one row per week, threat class and region.
 - gold ``emerging_terms``: one row per week and term found emerging.
+
+The dbt marts aggregate them by week (``agg_appeals_weekly``, ``agg_media_signals_weekly``).
 """
 
 from __future__ import annotations
@@ -30,6 +30,21 @@ def read_appeals(real_data: Path, settings: dict):
     frame = pd.read_csv(path)
     frame["duplicate"] = frame["duplicate"].astype(str).str.lower().eq("true")
     return frame
+
+
+def read_appeals_silver(profile):
+    """Read the landed silver ``citizen_appeals`` table in the dump's id order.
+
+    The frame has the dump's columns and types, so the text jobs treat it like the dump.
+    """
+    from deltalake import DeltaTable
+
+    columns = ["id", "text_kz", "text_ru", "category", "urgency", "region", "status", "duplicate"]
+    path = profile.table_path("silver", "citizen_appeals")
+    frame = DeltaTable(str(path)).to_pandas(columns=columns)
+    frame["id"] = frame["id"].astype("int64")
+    frame["duplicate"] = frame["duplicate"].astype(str).str.lower().eq("true")
+    return frame.sort_values("id", ignore_index=True)
 
 
 def submission_times(count: int, settings: dict) -> list[dt.datetime]:
@@ -103,28 +118,44 @@ def build_appeals(frame, gazetteer, settings: dict, predictions: dict, links) ->
     return result
 
 
-def build_appeals_weekly(appeals):
-    """Aggregate silver appeals by week, category, urgency and region."""
-    keys = ["week_start", "category", "urgency", "region_code"]
-    grouped = appeals.groupby(keys, dropna=False)
-    weekly = grouped.agg(
-        appeals=("appeal_id", "size"),
-        duplicates_reported=("is_duplicate_reported", "sum"),
-        duplicates_predicted=("is_duplicate_predicted", "sum"),
-        overdue=("is_overdue", "sum"),
-        open_appeals=("status", lambda s: int((s != "решена").sum())),
-    ).reset_index()
-    return weekly.astype({name: "int64" for name in weekly.columns if name not in keys})
-
-
 def read_media(real_data: Path, settings: dict):
-    """Read the headlines and the Kazakh article into one frame of media items."""
+    """Read the headline dump and the Kazakh article file into one frame of media items."""
+    import pandas as pd
+
+    headlines = pd.read_csv(real_data / settings["inputs"]["headlines"])
+    article_path = real_data / settings["inputs"]["article"]
+    article = (article_path.name, article_path.read_text(encoding="utf-8"))
+    return media_items(headlines, [article], settings)
+
+
+def read_media_silver(profile, settings: dict):
+    """Read the landed silver ``media_headlines`` and ``media_articles`` into media items."""
+    from deltalake import DeltaTable
+
+    # Rows keep the order of their landed files, as when the dumps are read directly.
+    order = ["_source_object", "_record_number"]
+    headlines = DeltaTable(str(profile.table_path("silver", "media_headlines"))).to_pandas(
+        columns=["title", "link", "date_raw", "category", *order]
+    )
+    articles = DeltaTable(str(profile.table_path("silver", "media_articles"))).to_pandas(
+        columns=["file_name", "text", *order]
+    )
+    headlines = headlines.sort_values(order, ignore_index=True)
+    articles = articles.sort_values(order, ignore_index=True)
+    pairs = list(zip(articles.file_name, articles.text, strict=True))
+    return media_items(headlines, pairs, settings)
+
+
+def media_items(headlines, articles: list[tuple[str, str]], settings: dict):
+    """Build media items from headline rows and (file name, text) pairs of Kazakh articles.
+
+    An article's first line is "date YYYY-MM-DD <first sentence>".
+    """
     import pandas as pd
 
     from jobs.text.media import resolve_date
 
     crawl = dt.date.fromisoformat(settings["headlines_crawl_date"])
-    headlines = pd.read_csv(real_data / settings["inputs"]["headlines"])
     items = [
         {
             "item_id": f"headline:{link.rstrip('/').rsplit('-', 1)[-1]}",
@@ -141,23 +172,22 @@ def read_media(real_data: Path, settings: dict):
             headlines.title, headlines.link, headlines.date_raw, headlines.category, strict=True
         )
     ]
-    article_path = real_data / settings["inputs"]["article"]
-    first, _, body = article_path.read_text(encoding="utf-8").strip().partition("\n")
-    # The first line is "date YYYY-MM-DD <first sentence>".
-    _, date_text, lead = first.strip().split(" ", 2)
-    items.append(
-        {
-            "item_id": f"article:{article_path.stem}",
-            "source": article_path.name,
-            "language": "kk",
-            "title": lead[:200],
-            "body": lead + "\n" + body,
-            "url": None,
-            "date_raw": date_text,
-            "published_on": resolve_date(date_text, crawl),
-            "source_category": None,
-        }
-    )
+    for file_name, text in articles:
+        first, _, body = text.strip().partition("\n")
+        _, date_text, lead = first.strip().split(" ", 2)
+        items.append(
+            {
+                "item_id": f"article:{Path(file_name).stem}",
+                "source": file_name,
+                "language": "kk",
+                "title": lead[:200],
+                "body": lead + "\n" + body,
+                "url": None,
+                "date_raw": date_text,
+                "published_on": resolve_date(date_text, crawl),
+                "source_category": None,
+            }
+        )
     return pd.DataFrame(items)
 
 
@@ -177,13 +207,6 @@ def build_media(items, gazetteer):
     items["region_code"] = [place.region_code if place else UNKNOWN_REGION for place in places]
     items["week_start"] = [week_start(day) for day in items["published_on"]]
     return items
-
-
-def build_media_weekly(media):
-    """Aggregate media items by week, threat class and region."""
-    keys = ["week_start", "threat_class", "region_code"]
-    weekly = media.groupby(keys).agg(items=("item_id", "size")).reset_index()
-    return weekly.astype({"items": "int64"})
 
 
 def build_emerging(media, settings: dict):
@@ -231,6 +254,11 @@ def write_table(frame, path: Path) -> int:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(frame, preserve_index=False)
+    # A column of only nulls gets Arrow's null type, which DuckDB's delta_scan cannot read.
+    # Every such column of these tables is text.
+    for index, field in enumerate(table.schema):
+        if pa.types.is_null(field.type):
+            table = table.set_column(index, field.name, table.column(index).cast(pa.string()))
     write_deltalake(str(path), table, mode="overwrite", schema_mode="overwrite")
     version = DeltaTable(str(path)).version()
     logger.info("wrote %s rows to %s (version %s)", len(frame), path, version)
