@@ -43,8 +43,15 @@ INCIDENT_TABLES = ("houston_crime", "portland_calls", "edinburgh_accidents")
 
 # Lake tables that the dbt sources read, by layer. The postgres target gets copies of them.
 SOURCE_TABLES = {
-    "silver": (*INCIDENT_TABLES, "rejects", "citizen_appeals", "h3_cells"),
-    "gold": ("forecasts", "backtests"),
+    "silver": (
+        *INCIDENT_TABLES,
+        "rejects",
+        "citizen_appeals",
+        "h3_cells",
+        "appeals",
+        "media_items",
+    ),
+    "gold": ("forecasts", "backtests", "emerging_terms"),
 }
 
 # dbt commands that read sources, so that the prepare steps run before them.

@@ -243,6 +243,63 @@ def _write_gold(gold: Path) -> None:
     write_deltalake(str(gold / "backtests"), pa.Table.from_pylist(backtests, schema=GOLD_BACKTESTS))
 
 
+def _with_text_nulls(rows: list[dict]):
+    """Return rows as an Arrow table whose all-null columns are text, as the text jobs write."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pylist(rows)
+    for index, field in enumerate(table.schema):
+        if pa.types.is_null(field.type):
+            table = table.set_column(index, field.name, table.column(index).cast(pa.string()))
+    return table
+
+
+def _write_text_tables(lake: Path) -> None:
+    """Write the text jobs' tables: the four appeals triaged, three media items, two terms."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    def triaged(appeal_id, region_code, predicted_duplicate, duplicate_of):
+        return {
+            "appeal_id": appeal_id, "category_predicted": "ЖКХ", "urgency_predicted": "высокая",
+            "city": None, "region_code": region_code, "region_name": None,
+            "place_source": "region_column", "is_duplicate_predicted": predicted_duplicate,
+            "duplicate_of_id": duplicate_of, "duplicate_similarity": 0.5,
+        }  # fmt: skip
+
+    appeals = [
+        triaged(1, "AST", False, None),
+        triaged(2, "AST", True, 1),
+        triaged(3, "ALA", False, 1),
+        triaged(4, "AST", True, 2),
+    ]
+    write_deltalake(str(lake / "silver" / "appeals"), _with_text_nulls(appeals))
+
+    def item(item_id, language, published_on, threat_class, tag_source, region_code):
+        return {
+            "item_id": item_id, "source": "fixture", "language": language, "title": item_id,
+            "body": None, "url": None, "date_raw": published_on.isoformat(),
+            "published_on": published_on, "source_category": None,
+            "threat_class": threat_class, "tag_source": tag_source, "city": None,
+            "region_code": region_code,
+            "week_start": published_on - dt.timedelta(days=published_on.weekday()),
+        }  # fmt: skip
+
+    items = [
+        item("headline:1", "ru", dt.date(2025, 12, 1), "fraud", "lexicon", "ALA"),
+        item("headline:2", "ru", dt.date(2025, 12, 4), "fraud", "model", "ALA"),
+        item("article:3", "kk", dt.date(2025, 12, 8), "other", "none", "UNK"),
+    ]
+    write_deltalake(str(lake / "silver" / "media_items"), _with_text_nulls(items))
+    terms = [
+        {"week_start": dt.date(2025, 12, 1), "term": "мошен", "count": 4, "expected": 0.5,
+         "p_value": 0.0002, "example": "headline:1"},
+        {"week_start": dt.date(2025, 12, 1), "term": "банк + мошен", "count": 3,
+         "expected": 0.75, "p_value": 0.04, "example": "headline:2"},
+    ]  # fmt: skip
+    write_deltalake(str(lake / "gold" / "emerging_terms"), pa.Table.from_pylist(terms))
+
+
 def write_fixture_lake(lake: Path) -> None:
     """Write the fixture silver and gold Delta tables of this module under ``lake``."""
     import pyarrow as pa
@@ -282,6 +339,7 @@ def write_fixture_lake(lake: Path) -> None:
     _write_rejects(silver / "rejects")
     _write_appeals(silver / "citizen_appeals")
     _write_gold(lake / "gold")
+    _write_text_tables(lake)
 
 
 def _duckdb_profile(root: Path, lake: Path):
@@ -553,6 +611,44 @@ def test_appeals_overdue_as_of_date(built_marts):
         ("1", dt.date(2026, 12, 15), 5),
         ("3", dt.date(2026, 12, 15), 5),
     ]
+
+
+def test_appeals_weekly_triage_counts(built_marts):
+    rows = _query(
+        built_marts,
+        "select category, region_code, week_start, duplicate_predicted_count, overdue_count"
+        " from marts.agg_appeals_weekly order by week_start, category",
+    )
+    # Appeals 1 and 3 are overdue on 2026-12-20 (see test_appeals_overdue_as_of_date).
+    assert rows == [
+        ("ЖКХ", "AST", dt.date(2026, 11, 30), 1, 1),
+        ("дороги", "ALA", dt.date(2026, 11, 30), 0, 1),
+        ("ЖКХ", "AST", dt.date(2026, 12, 7), 1, 0),
+    ]
+
+
+def test_media_signals_weekly_counts(built_marts):
+    rows = _query(
+        built_marts,
+        "select week_start, threat_class, region_code, item_count, lexicon_tagged_count,"
+        " model_tagged_count, kazakh_count from marts.agg_media_signals_weekly"
+        " order by week_start",
+    )
+    assert rows == [
+        (dt.date(2025, 12, 1), "fraud", "ALA", 2, 1, 1, 0),
+        (dt.date(2025, 12, 8), "other", "UNK", 1, 0, 0, 1),
+    ]
+
+
+def test_emerging_terms_rate_ratio(built_marts):
+    rows = _query(
+        built_marts,
+        "select term, is_term_pair, term_count, rate_ratio"
+        " from marts.fct_emerging_terms order by term_count desc",
+    )
+    assert [row[:3] for row in rows] == [("мошен", False, 4), ("банк + мошен", True, 3)]
+    assert rows[0][3] == pytest.approx(8.0)
+    assert rows[1][3] == pytest.approx(4.0)
 
 
 def test_fct_forecasts_latest_run(built_marts):

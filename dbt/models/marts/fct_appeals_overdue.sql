@@ -1,41 +1,8 @@
-{#
-    An appeal is overdue when it is not resolved (status 'решена') and more
-    than var('appeal_response_days') days have passed since registered_on.
-    The reference date is var('appeals_as_of') when set, else today's date.
-#}
-{%- set response_days = var('appeal_response_days') | int -%}
-{%- set as_of = var('appeals_as_of', none) -%}
-
 with
 
 appeals as (
 
-    select * from {{ ref('stg_appeals__appeals') }}
-
-),
-
-deadlines as (
-
-    select
-        appeal_id,
-        category,
-        region,
-        urgency,
-        status,
-        is_duplicate,
-        registered_on,
-        cast(
-            registered_on + interval '{{ response_days }} days' as date
-        ) as response_due_on,
-        {% if as_of -%}
-            cast('{{ as_of }}' as date)
-        {%- else -%}
-            current_date
-        {%- endif %} as as_of_date
-
-    from appeals
-
-    where status != 'решена'
+    select * from {{ ref('int_appeals__triaged') }}
 
 ),
 
@@ -45,6 +12,7 @@ final as (
         appeal_id,
         category,
         region,
+        region_code,
         urgency,
         status,
         is_duplicate,
@@ -53,9 +21,9 @@ final as (
         as_of_date,
         as_of_date - response_due_on as days_overdue
 
-    from deadlines
+    from appeals
 
-    where as_of_date > response_due_on
+    where is_overdue
 
 )
 
