@@ -98,12 +98,31 @@ def run_pipeline(
         test_dag(dag_id, logical_date, env, log_path, conf)
         durations[dag_id] = round(time.monotonic() - began, 1)
         logger.info("DAG %s succeeded in %.1f s", dag_id, durations[dag_id])
+    extra = {}
+    if profile.synth is not None and "boljam_forecast" in dags:
+        extra["oracle"] = compare_oracle_targets(profile, targets)
     return write_summary(
         profile,
         seeded=seeded,
         dag_seconds=durations,
         total_seconds=round(time.monotonic() - started, 1),
+        **extra,
     )
+
+
+def compare_oracle_targets(profile: Profile, targets: list[str] | None) -> dict[str, dict]:
+    """Return the oracle's and the model's PEI* of each forecast oracle target of the profile."""
+    from jobs.oracle import compare_with_oracle
+
+    out = profile.path(profile.synth.out_dir)
+    results = {}
+    for target, truth in profile.synth.oracle_targets.items():
+        if targets is not None and target not in targets:
+            continue
+        result = compare_with_oracle(target, profile, truth_path=out / truth)
+        results[target] = result["metrics"] | {"run_id": result["run_id"]}
+        logger.info("oracle comparison of %s: %s", target, result["metrics"])
+    return results
 
 
 def add_arguments(parser) -> None:
@@ -127,6 +146,12 @@ def run(args) -> int:
     targets = args.targets or profile.demo_targets or DEMO_TARGETS
     summary = run_pipeline(sample_every=args.sample_every, targets=targets)
     print("\n".join(human_summary(summary)))
+    for target, figures in summary.get("oracle", {}).items():
+        print(
+            f"oracle {target}: model PEI* 1% {figures['model_pei_star_1pct']:.3f}, oracle "
+            f"{figures['oracle_pei_star_1pct']:.3f}, model/oracle "
+            f"{figures['model_over_oracle_pei_star_1pct']:.3f}"
+        )
     summary_path = profile.var / "demo" / "summary.json"
     print(f"demo finished in {summary['total_seconds']} s; summary in {summary_path}")
     return 0

@@ -61,6 +61,9 @@ class SynthSettings(BaseModel):
     out_dir: str
     # Another parameter file for `boljam synth --config`; None uses conf/synth.yaml.
     config: str | None = None
+    # Forecast target -> truth file (relative to out_dir) whose intensities rank the same
+    # cells; the demo compares these targets with the oracle after the forecasts.
+    oracle_targets: dict[str, str] = Field(default_factory=dict)
 
 
 class Profile(BaseModel):
