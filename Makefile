@@ -7,7 +7,8 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: bootstrap demo test lint airflow airflow-stop mlflow mlflow-stop docs text-quality
+.PHONY: bootstrap demo test lint airflow airflow-stop mlflow mlflow-stop docs text-quality \
+	forecast-quality
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -45,3 +46,9 @@ docs: bootstrap
 
 text-quality: bootstrap
 	$(PY) -m jobs.cli text-quality
+
+# Rerun the Houston, Portland and Edinburgh forecast evaluations on the real data and write
+# var/forecast-quality.json. FORECAST_TARGETS selects a subset, for example
+# `make forecast-quality FORECAST_TARGETS=portland_street_crimes`.
+forecast-quality: bootstrap
+	$(PY) -m jobs.forecast_quality $(if $(FORECAST_TARGETS),--targets $(FORECAST_TARGETS))

@@ -70,16 +70,8 @@ def run_forecast(
     from jobs.delta_io import table_version
     from jobs.spark_delta import read_delta
     from jobs.spark_session import get_spark
-    from models.backtest import (
-        baseline_predictions,
-        fold_rows,
-        fold_weeks,
-        model_predictions,
-        score_folds,
-        ship_modules,
-        summarise,
-    )
-    from models.features import FEATURE_COLUMNS, build_features
+    from models.backtest import ship_modules, summarise
+    from models.features import build_features
     from models.metrics import fraction_label
     from models.panel import build_panel, select_target_incidents, source_week_range
     from models.tracking import (
@@ -121,29 +113,14 @@ def run_forecast(
 
     panel = build_panel(select_target_incidents(silver, target), weeks, target.horizon)
     features = build_features(panel).persist()
+    params = target.lightgbm.to_params(target.seed)
     try:
-        rows = fold_rows(
-            features,
-            fold_weeks(spark, weeks, target.evaluation_weeks),
-            target.min_history_weeks,
-        )
-        params = target.lightgbm.to_params(target.seed)
-        predictions = model_predictions(
-            rows,
-            FEATURE_COLUMNS,
-            params,
-            target.lightgbm.num_boost_round,
-            target.interval_level,
-        ).unionByName(baseline_predictions(rows))
-        scores = (
-            score_folds(predictions, target.hotspot_fractions, target.interval_level)
-            .toPandas()
-            .sort_values(["fold", "method", "metric"], ignore_index=True)
-        )
+        backtest = _run_backtest(spark, silver, panel, features, weeks, target, params)
         history, upcoming = _final_frames(features, weeks.n_weeks, target.min_history_weeks)
     finally:
         features.unpersist()
     timings["features_and_backtest"] = time.monotonic() - started - sum(timings.values())
+    scores = backtest["scores"]
     summary = summarise(scores)
     n_cells = len(upcoming)
     logger.info(
@@ -161,10 +138,17 @@ def run_forecast(
     ) as active:
         run_id = active.info.run_id
         _log_run_inputs(target, weeks, n_cells, source_path, input_versions)
+        mlflow.log_params(backtest["params"])
         booster = _fit_final(history, params, target)
-        forecast = _forecast_frame(booster, upcoming, target, run_id, forecast_week)
+        forecast = _forecast_frame(
+            booster, upcoming, target, run_id, forecast_week, backtest["final_quantile"]
+        )
         mlflow.log_metrics(summary)
+        mlflow.log_metrics(backtest["tuning_metrics"])
         _log_backtest(scores)
+        prophet_model_uri = None
+        if backtest["prophet"] is not None:
+            prophet_model_uri = _log_prophet(backtest["prophet"], target_name)
         model_version = _log_model(booster, history, target_name)
         promoted = False
         if model_version is not None:
@@ -173,7 +157,7 @@ def run_forecast(
                 registered_model_name(target_name),
                 model_version,
                 summary,
-                f"pei_star_{fraction_label(target.hotspot_fractions[0])}",
+                f"pei_star_{fraction_label(target.champion_fraction)}",
             )
         mlflow.set_tag("champion", str(promoted).lower())
         table_versions = _write_gold(spark, profile, forecast, scores, target_name, run_id)
@@ -191,10 +175,184 @@ def run_forecast(
         "n_cells": n_cells,
         "n_weeks": weeks.n_weeks,
         "metrics": summary,
+        "backtest_params": backtest["params"],
+        "prophet_model_uri": prophet_model_uri,
         "input_versions": input_versions,
         "table_versions": table_versions,
         "timings_seconds": timings,
     }
+
+
+def _run_backtest(spark, silver, panel, features, weeks, target: TargetConfig, params) -> dict:
+    """Run the rolling-origin backtest of the model, the baselines and Prophet.
+
+    Returns the per-fold scores of the evaluation folds (``scores``), the parameters and
+    tuning-fold metrics to log, the conformal quantile for the final forecast and the
+    Prophet result (None when the target has no aggregate model).
+    """
+    import pandas as pd
+
+    from models.backtest import (
+        MODEL_METHOD,
+        PREDICTION_SCHEMA,
+        add_conformal_intervals,
+        baseline_predictions,
+        coordinate_predictions,
+        fold_rows,
+        fold_weeks,
+        model_predictions,
+        score_folds,
+    )
+    from models.features import FEATURE_COLUMNS
+    from models.metrics import fraction_label, mean_pei_star
+    from models.panel import select_target_coordinates
+    from models.spatial_baselines import (
+        KDE_BANDWIDTHS_M,
+        KDE_METHOD,
+        ProspectiveSettings,
+        choose_bandwidth,
+        fine_grid_steps,
+    )
+
+    folds = fold_weeks(
+        spark, weeks, target.evaluation_weeks, target.tuning_weeks, target.min_history_weeks
+    )
+    n_tuning = folds.filter("fold <= 0").count()
+    rows = fold_rows(features, folds, target.min_history_weeks)
+    level = target.interval_level
+    model_rows = model_predictions(
+        rows, FEATURE_COLUMNS, params, target.lightgbm.num_boost_round, level
+    ).toPandas()
+    model_rows, evaluation_quantile, final_quantile = add_conformal_intervals(model_rows, level)
+
+    cells = sorted(row["h3_cell"] for row in panel.select("h3_cell").distinct().collect())
+    prospective = ProspectiveSettings()
+    test_rows = rows.filter("role = 'test'").select("fold", "h3_cell", "week_start", "count")
+    coordinate_rows = coordinate_predictions(
+        select_target_coordinates(silver, target, weeks),
+        folds,
+        test_rows,
+        cells,
+        target.h3_resolution,
+        KDE_BANDWIDTHS_M,
+        prospective,
+    ).toPandas()
+    is_kde = coordinate_rows["method"] == KDE_METHOD
+    champion_label = fraction_label(target.champion_fraction)
+    bandwidth, tuning_pei = choose_bandwidth(
+        coordinate_rows[is_kde & (coordinate_rows["fold"] <= 0)],
+        target.champion_fraction,
+        default_m=KDE_BANDWIDTHS_M[1],
+    )
+    chosen = ~is_kde | (coordinate_rows["bandwidth_m"] == bandwidth)
+
+    evaluation = pd.concat(
+        [
+            model_rows[model_rows["fold"] >= 1],
+            coordinate_rows[chosen & (coordinate_rows["fold"] >= 1)].drop(columns="bandwidth_m"),
+        ],
+        ignore_index=True,
+    )
+    predictions = spark.createDataFrame(evaluation, PREDICTION_SCHEMA).unionByName(
+        baseline_predictions(rows.filter("fold >= 1"))
+    )
+    fractions = sorted(set(target.hotspot_fractions) | {target.champion_fraction})
+    scores = score_folds(predictions, fractions, level).toPandas()
+
+    prophet = None
+    if target.aggregate_model == "prophet":
+        prophet = _run_prophet(spark, panel, folds.filter("fold >= 1"), weeks, target)
+        scores = pd.concat([scores, prophet["scores"]], ignore_index=True)
+    scores = scores.sort_values(["fold", "method", "metric"], ignore_index=True)
+
+    fine_resolution, fine_steps = fine_grid_steps(target.h3_resolution, prospective.band_m)
+    backtest_params = {
+        "tuning_folds": n_tuning,
+        "kde_bandwidth_m": bandwidth,
+        "kde_bandwidth_candidates_m": ",".join(f"{value:g}" for value in KDE_BANDWIDTHS_M),
+        "prospective_band_m": prospective.band_m,
+        "prospective_weeks": prospective.weeks,
+        "prospective_fine_resolution": fine_resolution,
+        "prospective_max_grid_distance": fine_steps,
+        "interval_method": "conformal_pearson" if evaluation_quantile else "poisson",
+    }
+    tuning_metrics = {
+        f"tuning_kde_pei_star_{champion_label}_bw_{value:g}": mean
+        for value, mean in tuning_pei.items()
+        if mean == mean
+    }
+    tuning_model = mean_pei_star(model_rows[model_rows["fold"] <= 0], target.champion_fraction)
+    if tuning_model == tuning_model:
+        # Compares model variants without looking at the evaluation weeks.
+        tuning_metrics[f"tuning_model_pei_star_{champion_label}"] = tuning_model
+    if evaluation_quantile is not None:
+        tuning_metrics["conformal_quantile_backtest"] = evaluation_quantile
+    if final_quantile is not None:
+        tuning_metrics["conformal_quantile_final"] = final_quantile
+    logger.info(
+        "Target %s: %d tuning folds, KDE bandwidth %g m, %s quantile %s",
+        target.name,
+        n_tuning,
+        bandwidth,
+        MODEL_METHOD,
+        evaluation_quantile,
+    )
+    return {
+        "scores": scores,
+        "params": backtest_params,
+        "tuning_metrics": tuning_metrics,
+        "final_quantile": final_quantile,
+        "prophet": prophet,
+    }
+
+
+def _run_prophet(spark, panel, folds, weeks, target: TargetConfig) -> dict:
+    """Backtest and fit Prophet on the study area's weekly totals, one Spark group per fold."""
+    from models.prophet_totals import (
+        FINAL_FOLD,
+        prophet_predictions,
+        score_totals,
+        weekly_totals,
+    )
+
+    predictions = prophet_predictions(
+        weekly_totals(panel, area="study_area"),
+        folds,
+        weeks,
+        target.min_history_weeks,
+        target.interval_level,
+        target.seed,
+    ).toPandas()
+    final = predictions[predictions["fold"] == FINAL_FOLD].iloc[0]
+    return {
+        "scores": score_totals(predictions, target.interval_level),
+        "model_json": final["model_json"],
+        "forecast": {
+            "prophet_total_forecast": float(final["score"]),
+            "prophet_total_forecast_lower": float(final["lower"]),
+            "prophet_total_forecast_upper": float(final["upper"]),
+        },
+    }
+
+
+def _log_prophet(prophet: dict, target_name: str) -> str:
+    """Log the final Prophet model of the weekly totals and its next-week forecast.
+
+    Returns the model URI.
+    """
+    import mlflow
+    import prophet as prophet_package
+    from prophet.serialize import model_from_json
+
+    mlflow.log_metrics(prophet["forecast"])
+    info = mlflow.prophet.log_model(
+        model_from_json(prophet["model_json"]),
+        name="prophet_total",
+        # Pinned here so that MLflow does not infer the requirements in a subprocess.
+        pip_requirements=[f"prophet=={prophet_package.__version__}"],
+    )
+    logger.info("Logged the Prophet model of the weekly totals of %s", target_name)
+    return info.model_uri
 
 
 def _final_frames(features, n_weeks: int, min_history_weeks: int):
@@ -231,16 +389,25 @@ def _forecast_frame(
     target: TargetConfig,
     run_id: str,
     forecast_week: dt.date,
+    interval_quantile: float | None = None,
 ) -> pd.DataFrame:
-    """Return the gold forecast rows: prediction, interval, risk rank and explanations."""
+    """Return the gold forecast rows: prediction, interval, risk rank and explanations.
+
+    The interval is split-conformal with ``interval_quantile`` (Pearson units) when given,
+    otherwise the Poisson interval around the prediction.
+    """
     import pandas as pd
 
     from models.features import FEATURE_COLUMNS
+    from models.intervals import conformal_interval
     from models.metrics import rank_cells
     from models.training import feature_matrix, poisson_interval, top_contributions
 
     predicted = booster.predict(feature_matrix(upcoming, FEATURE_COLUMNS))
-    lower, upper = poisson_interval(predicted, target.interval_level)
+    if interval_quantile is None:
+        lower, upper = poisson_interval(predicted, target.interval_level)
+    else:
+        lower, upper = conformal_interval(predicted, interval_quantile)
     cells = upcoming["h3_cell"].tolist()
     ranks = [0] * len(cells)
     for rank, position in enumerate(rank_cells(predicted, cells), start=1):

@@ -5,9 +5,15 @@ trains on the weeks before it only, from ``min_history_weeks`` on (earlier weeks
 lag features). Spark groups the rows by fold and trains one booster per group with
 ``applyInPandas``, then scores each (fold, method) group with ``applyInPandas`` again.
 
-Baselines need no training. They score each cell by a feature of the evaluation week:
+Tuning folds (numbered 0, -1, ...) evaluate the weeks just before the evaluation window
+the same way. They choose the KDE bandwidth and calibrate the model's prediction
+intervals, so nothing is tuned on the evaluation weeks, and they are left out of the
+reported metrics.
+
+Baselines need no training. Four score each cell by a feature of the evaluation week:
 ``baseline_last_week`` by ``lag_1``, ``baseline_long_run_mean`` by ``mean_all`` (all
-earlier weeks) and ``baseline_ewm_0_8`` by ``ewm_0_8``.
+earlier weeks), ``baseline_ewm_0_8`` by ``ewm_0_8`` and ``baseline_ewm_0_9`` by
+``ewm_0_9``. Two score cells from incident coordinates (``models.spatial_baselines``).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ BASELINES = {
     "baseline_last_week": "lag_1",
     "baseline_long_run_mean": "mean_all",
     "baseline_ewm_0_8": "ewm_0_8",
+    "baseline_ewm_0_9": "ewm_0_9",
 }
 PREDICTION_SCHEMA = (
     "fold int, method string, h3_cell string, week_start date, actual double, "
@@ -40,15 +47,42 @@ def ship_modules() -> None:
     """Pickle the model modules by value, so executors need no copy of this project."""
     from pyspark import cloudpickle
 
-    for name in ("models.metrics", "models.training", "models.backtest"):
+    modules = (
+        "models.metrics",
+        "models.training",
+        "models.intervals",
+        "models.spatial_baselines",
+        "models.prophet_totals",
+        "models.backtest",
+    )
+    for name in modules:
         __import__(name)
         cloudpickle.register_pickle_by_value(sys.modules[name])
 
 
-def fold_weeks(spark, weeks: WeekRange, evaluation_weeks: int) -> DataFrame:
-    """Return (fold, eval_week_index) for the last ``evaluation_weeks`` complete weeks."""
-    last_index = weeks.n_weeks - 1
-    rows = [(k, last_index - evaluation_weeks + k) for k in range(1, evaluation_weeks + 1)]
+def tuning_fold_count(first_eval_index: int, tuning_weeks: int, min_history_weeks: int) -> int:
+    """Return how many tuning folds fit before the evaluation window.
+
+    A tuning fold's week needs at least one training week from ``min_history_weeks`` on.
+    """
+    return max(0, min(tuning_weeks, first_eval_index - min_history_weeks - 1))
+
+
+def fold_weeks(
+    spark,
+    weeks: WeekRange,
+    evaluation_weeks: int,
+    tuning_weeks: int = 0,
+    min_history_weeks: int = 1,
+) -> DataFrame:
+    """Return (fold, eval_week_index) of the evaluation and tuning folds.
+
+    Folds 1 to ``evaluation_weeks`` evaluate the last complete weeks, oldest first. Folds 0,
+    -1, ... evaluate up to ``tuning_weeks`` weeks just before them, newest first.
+    """
+    first_eval = weeks.n_weeks - evaluation_weeks
+    n_tuning = tuning_fold_count(first_eval, tuning_weeks, min_history_weeks)
+    rows = [(k, first_eval - 1 + k) for k in range(1 - n_tuning, evaluation_weeks + 1)]
     return spark.createDataFrame(rows, "fold int, eval_week_index int")
 
 
@@ -84,6 +118,7 @@ def _train_and_predict(
     test = rows[rows["role"] == "test"]
     booster = fit_booster(train, feature_columns, params, num_boost_round)
     predicted = booster.predict(test[feature_columns].astype("float64"))
+    # Poisson bounds until add_conformal_intervals replaces them with calibrated ones.
     lower, upper = poisson_interval(predicted, interval_level)
     return pd.DataFrame(
         {
@@ -141,14 +176,16 @@ def baseline_predictions(rows: DataFrame) -> DataFrame:
 
 
 def _score_group(
-    predictions: pd.DataFrame, fractions: list[float], interval_label: str
+    predictions: pd.DataFrame, fractions: list[float], interval_level: float
 ) -> pd.DataFrame:
     import h3
     import numpy as np
     import pandas as pd
 
     from models.metrics import fraction_label, hit_rate, pai, pei_star
+    from models.training import poisson_interval
 
+    interval_label = f"{interval_level * 100:g}"
     cells = predictions["h3_cell"].tolist()
     scores = predictions["score"].to_numpy(dtype=float)
     actual = predictions["actual"].to_numpy(dtype=float)
@@ -162,8 +199,18 @@ def _score_group(
     metrics["mae"] = float(np.mean(np.abs(scores - actual)))
     metrics["actual_total"] = float(actual.sum())
     if predictions["lower"].notna().all():
-        inside = (actual >= predictions["lower"]) & (actual <= predictions["upper"])
-        metrics[f"interval_coverage_{interval_label}"] = float(inside.mean())
+        lower = predictions["lower"].to_numpy(dtype=float)
+        upper = predictions["upper"].to_numpy(dtype=float)
+        metrics[f"interval_coverage_{interval_label}"] = float(
+            np.mean((actual >= lower) & (actual <= upper))
+        )
+        metrics[f"interval_width_{interval_label}"] = float(np.mean(upper - lower))
+    if predictions["method"].iloc[0] == MODEL_METHOD:
+        # The uncalibrated Poisson interval, reported beside the calibrated one.
+        poisson_lower, poisson_upper = poisson_interval(scores, interval_level)
+        metrics[f"poisson_interval_coverage_{interval_label}"] = float(
+            np.mean((actual >= poisson_lower) & (actual <= poisson_upper))
+        )
     return pd.DataFrame(
         {
             "fold": int(predictions["fold"].iloc[0]),
@@ -178,12 +225,110 @@ def _score_group(
 def score_folds(predictions: DataFrame, fractions: list[float], interval_level: float) -> DataFrame:
     """Return one row per fold, method and metric (PAI, PEI*, hit rate, MAE, coverage)."""
     fractions = list(fractions)
-    interval_label = f"{interval_level * 100:g}"
 
     def score_group(group):
-        return _score_group(group, fractions, interval_label)
+        return _score_group(group, fractions, interval_level)
 
     return predictions.groupBy("fold", "method").applyInPandas(score_group, SCORE_SCHEMA)
+
+
+def add_conformal_intervals(
+    model_rows: pd.DataFrame, level: float
+) -> tuple[pd.DataFrame, float | None, float | None]:
+    """Replace the model's Poisson bounds with split-conformal ones where calibration allows.
+
+    Evaluation folds (1, 2, ...) get the quantile of the tuning folds (0, -1, ...), so the
+    reported coverage is measured on weeks the calibration never saw. Returns the rows,
+    that quantile and the quantile of all folds, which the final forecast uses. Without
+    tuning folds the Poisson bounds stay and the first quantile is None.
+    """
+    from models.intervals import conformal_interval, conformal_quantile, pearson_scores
+
+    rows = model_rows.copy()
+    residuals = pearson_scores(rows["actual"], rows["score"])
+    tuning = (rows["fold"] <= 0).to_numpy()
+    evaluation_quantile = None
+    if tuning.any():
+        evaluation_quantile = conformal_quantile(residuals[tuning], level)
+        lower, upper = conformal_interval(rows["score"], evaluation_quantile)
+        rows["lower"] = lower
+        rows["upper"] = upper
+    final_quantile = conformal_quantile(residuals, level) if len(rows) else None
+    return rows, evaluation_quantile, final_quantile
+
+
+def coordinate_predictions(
+    events: DataFrame,
+    folds: DataFrame,
+    test_rows: DataFrame,
+    cells: list[str],
+    resolution: int,
+    bandwidths_m: tuple[float, ...],
+    prospective,
+) -> DataFrame:
+    """Return the KDE (every bandwidth) and prospective hot-spot scores of each fold's week.
+
+    ``events`` has ``lat``, ``lon`` and ``week_index``; ``test_rows`` has each fold's
+    evaluation rows (``fold``, ``h3_cell``, ``week_start``, ``count``). The result has the
+    columns of PREDICTION_SCHEMA plus ``bandwidth_m`` (null for the prospective hot spot).
+    """
+    from pyspark.sql import functions as F
+
+    from models.spatial_baselines import study_cell_points
+
+    points = study_cell_points(cells)
+    cells = list(cells)
+    bandwidths_m = tuple(bandwidths_m)
+
+    def score_fold(group):
+        import pandas as pd
+
+        from models.spatial_baselines import (
+            KDE_METHOD,
+            PROSPECTIVE_METHOD,
+            kde_scores,
+            prospective_scores,
+        )
+
+        fold = int(group["fold"].iloc[0])
+        week_index = int(group["eval_week_index"].iloc[0])
+        past = group.dropna(subset=["lat", "lon"])
+        kde = kde_scores(past, points, week_index, bandwidths_m).assign(method=KDE_METHOD)
+        hotspot = prospective_scores(past, cells, resolution, week_index, prospective).assign(
+            method=PROSPECTIVE_METHOD, bandwidth_m=math.nan
+        )
+        frame = pd.concat([kde, hotspot], ignore_index=True).assign(fold=fold)
+        return frame[["fold", "method", "bandwidth_m", "h3_cell", "score"]]
+
+    # One row without coordinates per fold, so that a fold with no earlier incidents still
+    # forms a group and gets zero scores.
+    markers = folds.select(
+        "fold",
+        "eval_week_index",
+        F.lit(None).cast("double").alias("lat"),
+        F.lit(None).cast("double").alias("lon"),
+        F.lit(None).cast("int").alias("week_index"),
+    )
+    past_events = (
+        events.join(folds, on=events["week_index"] < folds["eval_week_index"], how="inner")
+        .select("fold", "eval_week_index", "lat", "lon", "week_index")
+        .unionByName(markers)
+    )
+    scores = past_events.groupBy("fold").applyInPandas(
+        score_fold, "fold int, method string, bandwidth_m double, h3_cell string, score double"
+    )
+    actual = test_rows.select("fold", "h3_cell", "week_start", F.col("count").alias("actual"))
+    return scores.join(actual, on=["fold", "h3_cell"], how="inner").select(
+        "fold",
+        "method",
+        "h3_cell",
+        "week_start",
+        "actual",
+        "score",
+        F.lit(None).cast("double").alias("lower"),
+        F.lit(None).cast("double").alias("upper"),
+        "bandwidth_m",
+    )
 
 
 def summarise(scores: pd.DataFrame) -> dict[str, float]:

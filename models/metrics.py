@@ -98,3 +98,17 @@ def pei_star(pred_scores, actual_counts, fraction: float, cell_ids=None) -> floa
     _, hits, n = _top_hits(pred_scores, actual_counts, fraction, cell_ids)
     best = float(np.sort(np.asarray(actual_counts, dtype=float))[::-1][:n].sum())
     return hits / best if best > 0 else math.nan
+
+
+def mean_pei_star(rows, fraction: float) -> float:
+    """Return the mean over folds of PEI* at ``fraction``, leaving out folds without incidents.
+
+    ``rows`` is a pandas frame with ``fold``, ``h3_cell``, ``actual`` and ``score``. The
+    result is NaN when no fold has incidents.
+    """
+    values = [
+        pei_star(fold_rows["score"], fold_rows["actual"], fraction, fold_rows["h3_cell"])
+        for _, fold_rows in rows.groupby("fold")
+    ]
+    finite = [value for value in values if not math.isnan(value)]
+    return float(np.mean(finite)) if finite else math.nan

@@ -63,17 +63,23 @@ def complete_week_range(first_date: dt.date, last_date: dt.date) -> WeekRange:
 
 
 def parent_cells(cells: Column, resolution: int) -> Column:
-    """Return the H3 parent at ``resolution`` of each cell id of ``cells``."""
-    import pandas as pd
-    from pyspark.sql.functions import pandas_udf
+    """Return the H3 parent at ``resolution`` of each cell id of ``cells`` (hex strings).
 
-    @pandas_udf("string")
-    def to_parent(values: pd.Series) -> pd.Series:
-        import h3
+    The parent is computed on the 64-bit index in Spark SQL, so no Python worker runs: the
+    resolution field (bits 52-55) takes ``resolution``, and the 3-bit digits of the finer
+    resolutions are set to 7, which marks them unused.
+    """
+    from pyspark.sql import functions as F
 
-        return values.map(lambda cell: h3.cell_to_parent(cell, resolution))
-
-    return to_parent(cells)
+    resolution_field = 0xF << 52
+    unused_digits = (1 << (3 * (15 - resolution))) - 1
+    index = F.conv(cells, 16, 10).cast("bigint")
+    parent = (
+        index.bitwiseAND(F.lit(~resolution_field))
+        .bitwiseOR(F.lit(resolution << 52))
+        .bitwiseOR(F.lit(unused_digits))
+    )
+    return F.lower(F.hex(parent))
 
 
 def select_target_incidents(silver: DataFrame, target: TargetConfig) -> DataFrame:

@@ -68,6 +68,13 @@ class TargetConfig(BaseModel):
     min_history_weeks: int = Field(ge=1, le=52)
     study_area: Literal["cells_with_incidents"]
     hotspot_fractions: list[float] = Field(min_length=1)
+    # The champion rule compares PEI* at this fraction; the backtest always computes it.
+    champion_fraction: float = Field(0.01, gt=0, le=1)
+    # Weeks just before the evaluation window that tune the KDE bandwidth and calibrate the
+    # prediction intervals (fewer when the table is short).
+    tuning_weeks: int = Field(4, ge=0, le=52)
+    # Model of the study area's weekly total beside the cell model.
+    aggregate_model: Literal["prophet", "none"] = "prophet"
     interval_level: float = Field(gt=0, lt=1)
     seed: int
     lightgbm: LightGBMSettings = Field(default_factory=LightGBMSettings)

@@ -97,12 +97,17 @@ CHAMPION_ALIAS = "champion"
 def apply_champion_rule(
     client, model_name: str, version: str, metrics: dict[str, float], metric: str
 ) -> tuple[bool, str]:
-    """Move the ``champion`` alias to ``version`` when its model beats every baseline.
+    """Move the ``champion`` alias to ``version`` when its model beats the current champion
+    and every baseline.
 
     The model's backtest mean of ``metric`` (for example ``pei_star_1pct``) must be at
-    least each baseline's mean. The newest version that passes becomes champion, because
-    it was trained on the newest data. Returns whether the alias moved and the reason,
-    which is also stored as the version tag ``champion_rule``.
+    least each baseline's mean and at least the ``model_{metric}`` that the current
+    champion's run logged. A tie moves the alias, because the new version was trained on
+    the newest data. Returns whether the alias moved and the reason, which is also stored
+    as the version tag ``champion_rule``.
+
+    NOTE: the champion's figure comes from its own backtest, which covers the weeks before
+    its run; when new weeks arrived since, the two windows differ.
     """
     model_value = metrics.get(f"model_{metric}")
     baselines = {
@@ -110,13 +115,18 @@ def apply_champion_rule(
         for name, value in metrics.items()
         if name.startswith("baseline_") and name.endswith(f"_{metric}")
     }
+    champion = _current_champion(client, model_name, version, metric)
     if model_value is None or model_value != model_value or not baselines:
         promoted, reason = False, f"model_{metric} or the baselines' {metric} is missing"
     else:
-        better = {name: value for name, value in baselines.items() if value > model_value}
+        rivals = dict(baselines)
+        if champion is not None:
+            rivals[f"champion_version_{champion[0]}"] = champion[1]
+        better = {name: value for name, value in rivals.items() if value > model_value}
         promoted = not better
         reason = (
             f"model {metric} {model_value:.4f} >= every baseline"
+            + (f" and champion version {champion[0]}" if champion is not None else "")
             if promoted
             else f"model {metric} {model_value:.4f} < {sorted(better.items())}"
         )
@@ -129,3 +139,29 @@ def apply_champion_rule(
     else:
         logger.info("Model %s version %s stays a challenger: %s", model_name, version, reason)
     return promoted, reason
+
+
+def _current_champion(client, model_name: str, version: str, metric: str):
+    """Return (version, model_{metric}) of the current champion, or None when there is none.
+
+    A champion whose run did not log the metric counts as none, so it cannot block a new
+    version forever.
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        champion = client.get_model_version_by_alias(model_name, CHAMPION_ALIAS)
+    except MlflowException:
+        return None
+    if str(champion.version) == str(version) or not champion.run_id:
+        return None
+    value = client.get_run(champion.run_id).data.metrics.get(f"model_{metric}")
+    if value is None or value != value:
+        logger.warning(
+            "Champion %s version %s has no model_%s; comparing with the baselines only",
+            model_name,
+            champion.version,
+            metric,
+        )
+        return None
+    return str(champion.version), float(value)

@@ -21,6 +21,14 @@ FIRST_DATE = dt.date(2010, 1, 1)
 OFFENSES = ("robbery", "burglary", "theft", "auto_theft")
 LAST_DATE = dt.date(2010, 7, 27)
 FORECAST_WEEK = dt.date(2010, 7, 26)
+BASELINE_METHODS = (
+    "baseline_last_week",
+    "baseline_long_run_mean",
+    "baseline_ewm_0_8",
+    "baseline_ewm_0_9",
+    "baseline_kde",
+    "baseline_prospective_hotspot",
+)
 
 
 def make_silver_rows(seed: int = 7) -> list[dict]:
@@ -144,6 +152,43 @@ def test_run_logs_metrics_of_model_and_baselines(job_result, job_profile):
 @pytest.mark.spark
 @pytest.mark.integration
 @pytest.mark.slow
+def test_run_logs_tuning_choices(job_result, job_profile):
+    from mlflow.tracking import MlflowClient
+
+    from models.spatial_baselines import KDE_BANDWIDTHS_M
+
+    run = MlflowClient(tracking_uri=job_profile.mlflow_tracking_uri).get_run(job_result["run_id"])
+    # 29 weeks, 8 evaluated, training from week 4: four tuning weeks fit before the window.
+    assert run.data.params["tuning_folds"] == "4"
+    assert float(run.data.params["kde_bandwidth_m"]) in KDE_BANDWIDTHS_M
+    assert run.data.params["interval_method"] == "conformal_pearson"
+    metrics = run.data.metrics
+    assert 0 <= metrics["model_interval_coverage_80"] <= 1
+    assert 0 <= metrics["model_poisson_interval_coverage_80"] <= 1
+    assert metrics["conformal_quantile_backtest"] > 0
+    assert metrics["prophet_total_mae"] >= 0
+    assert 0 <= metrics["prophet_total_interval_coverage_80"] <= 1
+    assert "prophet_total_forecast" in metrics
+
+
+@pytest.mark.spark
+@pytest.mark.integration
+@pytest.mark.slow
+def test_prophet_model_loads_and_predicts(job_result, job_profile):
+    import mlflow
+    import pandas as pd
+
+    mlflow.set_tracking_uri(job_profile.mlflow_tracking_uri)
+    model = mlflow.prophet.load_model(job_result["prophet_model_uri"])
+    forecast = model.predict(pd.DataFrame({"ds": [pd.Timestamp(FORECAST_WEEK)]}))
+    assert len(forecast) == 1
+    # The fixture has about 6 + 7 * 0.7 = 10.9 incidents a week in its eight cells.
+    assert 3 < forecast["yhat"].iloc[0] < 25
+
+
+@pytest.mark.spark
+@pytest.mark.integration
+@pytest.mark.slow
 def test_champion_alias_follows_rule(job_result, job_profile):
     from mlflow.tracking import MlflowClient
 
@@ -158,7 +203,7 @@ def test_champion_alias_follows_rule(job_result, job_profile):
     metrics = job_result["metrics"]
     beats_baselines = all(
         metrics["model_pei_star_1pct"] >= metrics[f"{method}_pei_star_1pct"]
-        for method in ("baseline_last_week", "baseline_long_run_mean", "baseline_ewm_0_8")
+        for method in BASELINE_METHODS
     )
     assert job_result["champion"] is beats_baselines
     assert (str(aliases.get("champion")) == "1") is beats_baselines
@@ -192,12 +237,7 @@ def test_backtests_table_has_every_fold(job_result, job_profile):
     backtests = DeltaTable(str(job_profile.table_path("gold", "backtests"))).to_pandas()
     pei = backtests[backtests["metric"] == "pei_star_1pct"]
     assert sorted(pei["fold"].unique()) == list(range(1, 9))
-    assert set(pei["method"]) == {
-        "model",
-        "baseline_last_week",
-        "baseline_long_run_mean",
-        "baseline_ewm_0_8",
-    }
+    assert set(pei["method"]) == {"model", *BASELINE_METHODS}
     # Fold 8 evaluates the last complete week, fold 1 the week seven weeks before it.
     assert set(pei[pei["fold"] == 8]["period_start"]) == {dt.date(2010, 7, 19)}
     assert set(pei[pei["fold"] == 1]["period_start"]) == {dt.date(2010, 5, 31)}

@@ -6,7 +6,15 @@ import math
 
 import pytest
 
-from models.metrics import MetricInputError, flagged_count, hit_rate, pai, pei_star, rank_cells
+from models.metrics import (
+    MetricInputError,
+    flagged_count,
+    hit_rate,
+    mean_pei_star,
+    pai,
+    pei_star,
+    rank_cells,
+)
 
 # Five cells. Scores rank a (0.9) first, then b and c tie at 0.5, then e (0.3), then d (0.1).
 # Actual counts total 10; the best single cell is e (4), the best two are e and a (4 + 3 = 7).
@@ -25,6 +33,9 @@ ACTUAL = [3, 0, 2, 1, 4]
         (150, 0.01, 2),  # 1.5 rounds half up
         (50, 0.05, 3),  # 2.5 rounds half up
         (1000, 0.05, 50),
+        (1833, 0.005, 9),  # 9.165 rounds down
+        (1859, 0.005, 9),  # 9.295 rounds down
+        (300, 0.005, 2),  # 1.5 rounds half up
     ],
 )
 def test_flagged_count_rounding(n_cells, fraction, expected):
@@ -109,3 +120,30 @@ def test_invalid_inputs_raise():
         pei_star([1, 2], [1, -1], 0.5)
     with pytest.raises(MetricInputError, match="cell_area"):
         pai([1, 2], [1, 1], [1.0, 0.0], 0.5)
+
+
+def test_half_percent_of_two_hundred_cells():
+    # 0.005 * 200 = 1 cell flagged: the top-scored cell 0 holds 5 of 20 incidents, and the
+    # best single cell (199) holds 9.
+    scores = [200 - i for i in range(200)]
+    actual = [0] * 200
+    actual[0], actual[1], actual[199] = 5, 6, 9
+    assert hit_rate(scores, actual, 0.005) == pytest.approx(5 / 20)
+    assert pai(scores, actual, 1.0, 0.005) == pytest.approx((5 / 20) / (1 / 200))
+    assert pei_star(scores, actual, 0.005) == pytest.approx(5 / 9)
+
+
+def test_mean_pei_star_skips_folds_without_incidents():
+    import pandas as pd
+
+    rows = pd.DataFrame(
+        {
+            "fold": [1, 1, 1, 2, 2, 2, 3, 3, 3],
+            "h3_cell": ["a", "b", "c"] * 3,
+            # Fold 1 flags a (1 of best 3), fold 2 flags b (2 of 2), fold 3 has no incidents.
+            "score": [3, 2, 1, 0, 5, 1, 1, 1, 1],
+            "actual": [1, 3, 0, 0, 2, 1, 0, 0, 0],
+        }
+    )
+    assert mean_pei_star(rows, 0.34) == pytest.approx((1 / 3 + 1.0) / 2)
+    assert math.isnan(mean_pei_star(rows[rows["fold"] == 3], 0.34))
