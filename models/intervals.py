@@ -4,7 +4,7 @@ The nonconformity score of a cell-week is its absolute Pearson residual
 ``|y - mu| / sqrt(mu)``. On calibration folds (weeks before the ones the interval is for)
 the interval half-width in Pearson units is the conformal quantile ``q`` of these
 scores, and the interval of a new forecast is ``[max(0, mu - q sqrt(mu)), mu + q sqrt(mu)]``.
-When calibration and new cell-weeks are exchangeable, the interval holds the count with
+When calibration and new cell-weeks are exchangeable, the interval contains the count with
 probability at least ``level`` over all cells (marginal coverage), not per cell.
 """
 

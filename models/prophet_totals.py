@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 PROPHET_METHOD = "prophet_total"
 FINAL_FOLD = 1_000_000
-TOTALS_SCHEMA = "area string, fold int, week_index int, week_start date, total double"
 PROPHET_SCHEMA = (
     "area string, fold int, week_start date, actual double, score double, lower double, "
     "upper double, model_json string"
