@@ -179,3 +179,28 @@ def build_panel(incidents: DataFrame, weeks: WeekRange, horizon: int = 1) -> Dat
         )
         .select(*PANEL_COLUMNS)
     )
+
+
+def select_target_coordinates(
+    silver: DataFrame, target: TargetConfig, weeks: WeekRange
+) -> DataFrame:
+    """Return ``lat``, ``lon`` and ``week_index`` of the target's incidents in complete weeks.
+
+    Incidents without coordinates are left out.
+    """
+    from pyspark.sql import functions as F
+
+    incidents = silver
+    if target.offenses != "all":
+        incidents = incidents.filter(F.col("offense").isin(list(target.offenses)))
+    days = F.datediff(week_start_of(F.col("local_date")), F.lit(weeks.first_week))
+    week_index = (days / 7).cast("int")
+    return (
+        incidents.filter(F.col("lat").isNotNull() & F.col("lon").isNotNull())
+        .select(
+            F.col("lat").cast("double").alias("lat"),
+            F.col("lon").cast("double").alias("lon"),
+            week_index.alias("week_index"),
+        )
+        .filter(F.col("week_index").between(0, weeks.n_weeks - 1))
+    )
