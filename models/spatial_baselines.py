@@ -11,11 +11,12 @@ return one score per study cell, scaled to an expected count for the week:
   Gaussian's mass). The bandwidth is chosen on tuning folds before the evaluation window.
 * ``baseline_prospective_hotspot``: prospective hot-spotting as proposed by Bowers, Johnson
   and Pease (2004), with this project's parameters. Incidents are placed on a fine H3 grid
-  (``FINE_RESOLUTION_STEP`` resolutions finer than the study grid). Each incident of the last ``weeks`` weeks adds ``1 / (1 + k) * 1 / (1 + w)`` to every fine
-  cell at grid distance ``k`` within ``band_m`` metres, where ``w`` is the number of weeks
-  between the incident's week and week ``t - 1`` (0 for the week just before). A study
-  cell's score is the sum over its fine children, scaled so that the scores of all study
-  cells add up to the mean weekly number of incidents in the window.
+  (``FINE_RESOLUTION_STEP`` resolutions finer than the study grid). Each incident of the
+  last ``weeks`` weeks adds ``1 / (1 + k) * 1 / (1 + w)`` to every fine cell at grid
+  distance ``k`` within ``band_m`` metres, where ``w`` is the number of weeks between the
+  incident's week and week ``t - 1`` (0 for the week just before). A study cell's score is
+  the sum over its fine children, scaled so that the scores of all study cells add up to
+  the mean weekly number of incidents in the window.
 
 The functions take pandas frames, so Spark executors call them inside ``applyInPandas``.
 """
