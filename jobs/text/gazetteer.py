@@ -109,8 +109,13 @@ class Gazetteer:
         folded = [fold_kazakh(token).replace("-", "") for token in tokens]
         used = [False] * len(tokens)
         found: list[tuple[int, Place]] = []
+        # Every match starts with a token that begins with the pattern's first stem, so a
+        # pattern whose first stem is no token's prefix is skipped without a scan.
+        prefixes = {token[:end] for token in folded for end in range(1, len(token) + 1)}
         for stems, city, code in self.patterns:
             plain = tuple(stem.replace("-", "") for stem in stems)
+            if plain[0] not in prefixes:
+                continue
             for start in range(len(tokens) - len(plain) + 1):
                 span = range(start, start + len(plain))
                 if any(used[i] for i in span):

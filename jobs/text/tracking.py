@@ -52,12 +52,15 @@ def log_model_run(
         mlflow.set_tags(tags or {})
         if model is not None:
             import mlflow.sklearn
+            import sklearn
 
             mlflow.sklearn.log_model(
                 model,
                 name="model",
                 registered_model_name=registered_name,
                 serialization_format="cloudpickle",
+                # Pinned here so that MLflow does not infer the requirements in a subprocess.
+                pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
             )
         logger.info("MLflow run %s (%s): %s", run.info.run_id, run_name, metrics)
     if model is not None and registered_name and champion_metric:
