@@ -54,6 +54,20 @@ SOURCE_TABLES = {
     "gold": ("forecasts", "backtests", "emerging_terms"),
 }
 
+# Silver tables of the kz profile (conf/kz/sources.yml) that the kz models read. The
+# postgres target gets copies of those the lake has, and the others are skipped silently.
+KZ_SOURCE_TABLES = (
+    "kz_crime_cases",
+    "kz_bank_fraud",
+    "kz_operator_fraud",
+    "kz_admin_offences",
+    "kz_admin_articles",
+    "kz_probationers",
+    "kz_probation_checkins",
+    "kz_precursor_licences",
+    "kz_precursor_movements",
+)
+
 # dbt commands that read sources, so that the prepare steps run before them.
 _SOURCE_READING_COMMANDS = frozenset({"build", "run", "test", "source"})
 
@@ -222,7 +236,8 @@ def copy_lake_to_postgres(profile: Profile, url: str) -> dict[str, int]:
 
     Each table is replaced as a whole through ADBC bulk ingest (COPY), and the row count
     of every copied table is returned under ``schema.table``. A lake table that does not
-    exist is skipped, so dbt later reports its source as missing.
+    exist is skipped, so dbt later reports its source as missing. The kz tables of
+    ``KZ_SOURCE_TABLES`` are copied when they exist.
 
     Raises:
         PostgresCopyError: a table could not be written.
@@ -236,11 +251,13 @@ def copy_lake_to_postgres(profile: Profile, url: str) -> dict[str, int]:
         for schema, names in SOURCE_TABLES.items():
             with connection.cursor() as cursor:
                 cursor.execute(f"create schema if not exists {schema}")
-            for name in names:
+            optional = KZ_SOURCE_TABLES if schema == "silver" else ()
+            for name in (*names, *optional):
                 try:
                     table = DeltaTable(str(profile.table_path(schema, name))).to_pyarrow_table()
                 except TableNotFoundError:
-                    log.warning("%s table %s not found; not copied to PostgreSQL", schema, name)
+                    if name not in optional:
+                        log.warning("%s table %s not found; not copied to PostgreSQL", schema, name)
                     continue
                 try:
                     with connection.cursor() as cursor:

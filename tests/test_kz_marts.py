@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import duckdb
 import pandas as pd
@@ -23,24 +25,13 @@ import pytest
 import yaml
 from conftest import write_profile
 
+from jobs.marts import KZ_SOURCE_TABLES
 from jobs.settings import PROJECT_ROOT
 
 REAL_DATA = PROJECT_ROOT.parent / "shared" / "data" / "real"
 KZ_SOURCES = PROJECT_ROOT / "conf" / "kz" / "sources.yml"
 SYNTH_CONF = PROJECT_ROOT / "conf" / "synth.yaml"
 INCIDENTS = 10_000
-# The kz sources the marts read; the 112 calls and road accidents are not needed.
-MART_SOURCES = (
-    "kz_crime_cases",
-    "kz_bank_fraud",
-    "kz_operator_fraud",
-    "kz_admin_offences",
-    "kz_admin_articles",
-    "kz_probationers",
-    "kz_probation_checkins",
-    "kz_precursor_licences",
-    "kz_precursor_movements",
-)
 SUPERVISION_KINDS = (
     "penalty_above_maximum",
     "decision_after_limitation",
@@ -82,8 +73,8 @@ def kz_world(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def kz_marts(kz_world, tmp_path_factory) -> Path:
-    """Land the mart sources, build the kz models and return the DuckDB file of the marts."""
+def kz_lake(kz_world, tmp_path_factory):
+    """Land the mart sources, build the kz models on DuckDB and return the profile."""
     from jobs.ingest.run import ingest_source
     from jobs.marts import run_dbt
     from jobs.settings import load_profile
@@ -99,16 +90,23 @@ def kz_marts(kz_world, tmp_path_factory) -> Path:
     patch.setenv("BOLJAM_PSEUDONYM_KEY", "kz-marts-key-" + "0" * 32)
     patch.delenv("BOLJAM_SOURCES", raising=False)
     try:
-        for name in MART_SOURCES:
+        # The silver tables the kz models read; the 112 calls and road accidents are not needed.
+        for name in KZ_SOURCE_TABLES:
             ingest_source(name)
         active = load_profile()
         run_dbt(
             ["build", "--select", "tag:kz", "--vars", json.dumps({"kz_marts": True})],
             profile=active,
         )
-        yield active.path(active.dbt.duckdb_path)
+        yield active
     finally:
         patch.undo()
+
+
+@pytest.fixture(scope="module")
+def kz_marts(kz_lake) -> Path:
+    """Return the DuckDB file of the kz marts."""
+    return kz_lake.path(kz_lake.dbt.duckdb_path)
 
 
 def _query(database: Path, sql: str) -> pd.DataFrame:
@@ -265,3 +263,68 @@ def test_fraud_unregistered_share_per_region(kz_world, kz_marts):
         assert abs(share - planted) <= SHARE_TOLERANCE_SE * standard_error, (
             f"{row.region_code}: share {share:.3f} of {identified}, planted {planted:.2f}"
         )
+
+
+@pytest.fixture(scope="module")
+def kz_postgres(kz_lake, postgres_url):
+    """Build the kz models on the postgres target into a fresh database; return its URL."""
+    import psycopg2
+
+    from jobs.marts import run_dbt
+    from jobs.settings import DbtSettings
+
+    name = f"boljam_kz_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(postgres_url)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"create database {name}")
+    url = urlunsplit(urlsplit(postgres_url)._replace(path=f"/{name}"))
+    profile = kz_lake.model_copy(
+        update={"dbt": DbtSettings(target="postgres", duckdb_path=kz_lake.dbt.duckdb_path)}
+    )
+    try:
+        run_dbt(
+            ["build", "--select", "tag:kz", "--vars", json.dumps({"kz_marts": True})],
+            profile=profile,
+            postgres_url=url,
+        )
+        yield url
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"drop database if exists {name} with (force)")
+        admin.close()
+
+
+def test_postgres_findings_equal_duckdb(kz_marts, kz_postgres):
+    import psycopg2
+
+    sql = "select finding_id from marts.fct_kz_supervision_findings"
+    connection = psycopg2.connect(kz_postgres)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            on_postgres = {row[0] for row in cursor.fetchall()}
+    finally:
+        connection.close()
+    on_duckdb = set(_query(kz_marts, sql)["finding_id"])
+    assert on_duckdb
+    assert on_postgres == on_duckdb
+
+
+def test_postgres_unregistered_counts_equal_duckdb(kz_marts, kz_postgres):
+    import psycopg2
+
+    sql = (
+        "select region_code, cast(sum(unregistered_count) as integer)"
+        " from marts.agg_kz_fraud_registration_weekly group by region_code"
+    )
+    connection = psycopg2.connect(kz_postgres)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            on_postgres = dict(cursor.fetchall())
+    finally:
+        connection.close()
+    frame = _query(kz_marts, sql)
+    on_duckdb = dict(zip(frame.iloc[:, 0], frame.iloc[:, 1].astype(int), strict=True))
+    assert on_postgres == on_duckdb

@@ -48,9 +48,11 @@ after_limitation as (
     select
         offence_id,
         'decision_after_limitation' as rule_name,
-        (extract(epoch from decision_at) - extract(epoch from offence_at))
-        / 86400.0
-            as observed_value,
+        cast(
+            extract(epoch from decision_at) - extract(epoch from offence_at)
+            as double precision
+        )
+        / 86400.0 as observed_value,
         cast({{ limitation_days }} as double precision) as limit_value,
         'decided ' || cast(cast(decision_at as date) as varchar)
         || ' for an offence on '

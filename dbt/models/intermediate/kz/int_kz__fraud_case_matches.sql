@@ -39,9 +39,13 @@ candidates as (
         cases.case_id,
         cases.erdr_no,
         cases.registered_at,
-        abs(
-            extract(epoch from cases.occurred_at)
-            - extract(epoch from incidents.incident_at)
+        -- PostgreSQL's extract returns numeric, so the cast keeps one type.
+        cast(
+            abs(
+                extract(epoch from cases.occurred_at)
+                - extract(epoch from incidents.incident_at)
+            )
+            as double precision
         ) as gap_seconds
 
     from incidents

@@ -30,9 +30,13 @@ candidates as (
     select
         signals.signal_id,
         reports.report_id,
-        abs(
-            extract(epoch from signals.detected_at)
-            - extract(epoch from reports.transaction_at)
+        -- PostgreSQL's extract returns numeric, so the cast keeps one type.
+        cast(
+            abs(
+                extract(epoch from signals.detected_at)
+                - extract(epoch from reports.transaction_at)
+            )
+            as double precision
         ) as gap_seconds
 
     from signals
