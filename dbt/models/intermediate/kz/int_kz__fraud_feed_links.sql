@@ -4,8 +4,9 @@
     var('kz_fraud_feed_link_minutes') apart. A pair is kept when each side is
     the other's nearest, so each signal and each report is used at most once.
 
-    NOTE: materialised as a table because DuckDB 1.5.5 returned wrong rows when
-    a query read this ranked view twice (once joined, once anti-joined).
+    NOTE: materialised as a table because, as a view, DuckDB 1.5.5 returned
+    wrong rows for a query that read it twice (once joined, once anti-joined).
+    The rows were right with its common_subplan optimizer disabled.
 #}
 {{ config(materialized='table') }}
 
