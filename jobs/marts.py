@@ -234,10 +234,11 @@ def write_h3_cells(profile: Profile) -> int:
 def copy_lake_to_postgres(profile: Profile, url: str) -> dict[str, int]:
     """Copy the source Delta tables into the schemas ``silver`` and ``gold`` at ``url``.
 
-    Each table is replaced as a whole through ADBC bulk ingest (COPY), and the row count
-    of every copied table is returned under ``schema.table``. A lake table that does not
-    exist is skipped, so dbt later reports its source as missing. The kz tables of
-    ``KZ_SOURCE_TABLES`` are copied when they exist.
+    Each table is dropped, with the dbt views that read it, and written again through ADBC
+    bulk ingest (COPY) in one transaction, and the row count of every copied table is
+    returned under ``schema.table``. The build that follows recreates the views. A lake
+    table that does not exist is skipped, so dbt later reports its source as missing. The
+    kz tables of ``KZ_SOURCE_TABLES`` are copied when they exist.
 
     Raises:
         PostgresCopyError: a table could not be written.
@@ -261,7 +262,9 @@ def copy_lake_to_postgres(profile: Profile, url: str) -> dict[str, int]:
                     continue
                 try:
                     with connection.cursor() as cursor:
-                        cursor.adbc_ingest(name, table, mode="replace", db_schema_name=schema)
+                        # mode="replace" alone fails once staging views depend on the table.
+                        cursor.execute(f'drop table if exists {schema}."{name}" cascade')
+                        cursor.adbc_ingest(name, table, mode="create", db_schema_name=schema)
                 except adbc_driver_postgresql.dbapi.Error as error:
                     raise PostgresCopyError(
                         f"copying {schema}.{name} to PostgreSQL failed: {error}"

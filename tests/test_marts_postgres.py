@@ -37,21 +37,27 @@ def database_url(postgres_url):
 
 
 @pytest.fixture(scope="module")
-def built_postgres(tmp_path_factory, database_url) -> str:
-    """Write the fixture lake, run dbt build on the postgres target and return the URL."""
-    from jobs.marts import run_dbt
+def postgres_profile(tmp_path_factory):
+    """Write the fixture lake and return a profile whose dbt target is postgres."""
     from jobs.settings import DbtSettings, load_profile
 
     root: Path = tmp_path_factory.mktemp("marts_postgres")
     write_fixture_lake(root / "lake")
-    profile = load_profile("embedded").model_copy(
+    return load_profile("embedded").model_copy(
         update={
             "lake_dir": str(root / "lake"),
             "var_dir": str(root / "var"),
             "dbt": DbtSettings(target="postgres", duckdb_path=str(root / "unused.duckdb")),
         }
     )
-    run_dbt(["build", "--vars", BUILD_VARS], profile=profile, postgres_url=database_url)
+
+
+@pytest.fixture(scope="module")
+def built_postgres(postgres_profile, database_url) -> str:
+    """Run dbt build on the postgres target and return the URL."""
+    from jobs.marts import run_dbt
+
+    run_dbt(["build", "--vars", BUILD_VARS], profile=postgres_profile, postgres_url=database_url)
     return database_url
 
 
@@ -123,3 +129,14 @@ def test_forecast_top_feature_on_postgres(built_postgres):
         " where target = 't1' order by h3_cell",
     )
     assert rows == [("cell_a", "new", "mean_all"), ("cell_b", "new", "mean_8")]
+
+
+def test_second_run_replaces_sources(built_postgres, postgres_profile):
+    from jobs.marts import run_dbt
+
+    # A second run copies the lake again while the first build's views read the silver
+    # tables. It runs last in this file because the copy drops those views.
+    arguments = ["run", "--vars", BUILD_VARS, "--select", "stg_houston__offenses"]
+    run_dbt(arguments, profile=postgres_profile, postgres_url=built_postgres)
+    rows = _query(built_postgres, "select count(*) from staging.stg_houston__offenses")
+    assert rows == [(6,)]
