@@ -326,11 +326,23 @@ def _target_option(args: list[str]) -> str | None:
 
 
 def _with_profile_options(command: list[str], profile: Profile) -> list[str]:
-    """Add the profile's dbt vars and node selection unless ``command`` sets its own."""
+    """Add the profile's dbt vars and node selection to ``command``.
+
+    Vars given in ``command`` are merged over the profile's, so that a caller's ``--vars``
+    keeps the profile's switches (such as ``kz_marts``). The selection is added only when
+    ``command`` selects no nodes itself.
+    """
     import json
 
-    if profile.dbt.vars and "--vars" not in command:
-        command += ["--vars", json.dumps(profile.dbt.vars)]
+    import yaml
+
+    if profile.dbt.vars:
+        given = {}
+        if "--vars" in command:
+            position = command.index("--vars")
+            given = yaml.safe_load(command[position + 1]) or {}
+            del command[position : position + 2]
+        command += ["--vars", json.dumps({**profile.dbt.vars, **given})]
     selecting = {"--select", "-s", "--selector"}
     if (
         profile.dbt.select

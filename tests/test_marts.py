@@ -756,3 +756,19 @@ def test_postgres_environment_rejects_other_scheme():
 
     with pytest.raises(ValueError, match="invalid PostgreSQL URL"):
         postgres_environment("mysql://boljam@127.0.0.1/boljam")
+
+
+def test_profile_vars_merge_under_caller_vars():
+    import json
+
+    from jobs.marts import _with_profile_options
+    from jobs.settings import DbtSettings, load_profile
+
+    profile = load_profile("embedded").model_copy(
+        update={"dbt": DbtSettings(vars={"kz_marts": True, "window": 3})}
+    )
+    command = _with_profile_options(["build", "--vars", "{window: 5, extra: x}"], profile)
+    assert command[:1] == ["build"]
+    assert command.count("--vars") == 1
+    given = json.loads(command[command.index("--vars") + 1])
+    assert given == {"kz_marts": True, "window": 5, "extra": "x"}
