@@ -5,11 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 port="${BOLJAM_MLFLOW_PORT:-5000}"
-run_dir=var/mlflow/run
-mkdir -p "$run_dir" var/mlflow/artifacts
+# The store, the artifacts and the PID file all follow the active profile, so a test's
+# profile (BOLJAM_PROFILE_FILE) gets its own server next to a developer's.
+{
+  read -r store
+  read -r artifacts
+  read -r var_dir
+} < <(.venv/bin/python -c 'from jobs.settings import load_profile
+p = load_profile()
+print(p.mlflow_tracking_uri, p.mlflow_artifact_root, p.var, sep="\n")')
+run_dir="$var_dir/mlflow/run"
+mkdir -p "$run_dir" "$var_dir/mlflow/artifacts"
 pid_file="$run_dir/mlflow.pid"
-store=$(.venv/bin/python -c 'from jobs.settings import load_profile; print(load_profile().mlflow_tracking_uri)')
-artifacts=$(.venv/bin/python -c 'from jobs.settings import load_profile; print(load_profile().mlflow_artifact_root)')
 
 case "${1:-}" in
   start)
