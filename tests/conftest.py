@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -91,3 +93,47 @@ def postgres_url():
     ).stdout.strip()
     yield url
     subprocess.run(["bash", str(script), "stop"], check=False, timeout=120)
+
+
+# The shared pipeline run: every 10th row of the real data, one forecast target.
+PIPELINE_SAMPLE_EVERY = 10
+PIPELINE_TARGETS = ["houston_all_offences"]
+
+
+class PipelineRun(NamedTuple):
+    """Outputs of the shared pipeline run: its root folder (profile.yaml, var/) and summary."""
+
+    root: Path
+    summary: dict
+
+    @property
+    def profile_file(self) -> Path:
+        return self.root / "profile.yaml"
+
+    @property
+    def targets(self) -> list[str]:
+        """Forecast targets the run forecast and reported."""
+        return PIPELINE_TARGETS
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory) -> PipelineRun:
+    """Run the four DAGs once with ``airflow dags test`` into a temporary lake and var/.
+
+    The end-to-end, browser and notebook tests all read this run, so the expensive part
+    (seeding, Spark forecast, reports) happens once per test session.
+    """
+    root = tmp_path_factory.mktemp("pipeline")
+    profile_file = write_profile(root)
+    previous = os.environ.get("BOLJAM_PROFILE_FILE")
+    os.environ["BOLJAM_PROFILE_FILE"] = str(profile_file)
+    try:
+        from jobs.demo import run_pipeline
+
+        summary = run_pipeline(sample_every=PIPELINE_SAMPLE_EVERY, targets=PIPELINE_TARGETS)
+    finally:
+        if previous is None:
+            os.environ.pop("BOLJAM_PROFILE_FILE", None)
+        else:
+            os.environ["BOLJAM_PROFILE_FILE"] = previous
+    return PipelineRun(root, summary)

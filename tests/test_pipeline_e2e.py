@@ -1,16 +1,16 @@
-"""End to end: the four DAGs run through Airflow on a slice of the real data."""
+"""End to end: the four DAGs run through Airflow on a slice of the real data.
+
+The run itself is the session fixture ``pipeline_run`` of conftest.py.
+"""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
-import yaml
-
-from jobs.settings import PROJECT_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.spark]
 
+# Must match PIPELINE_SAMPLE_EVERY, the sampling of the pipeline_run fixture.
 SAMPLE_EVERY = 10
 # Rows of the real files (data README), and so rows seeded when every 10th row is kept.
 REAL_ROWS = {
@@ -22,46 +22,6 @@ REAL_ROWS = {
 
 def expected_sample(rows: int) -> int:
     return (rows + SAMPLE_EVERY - 1) // SAMPLE_EVERY
-
-
-@pytest.fixture(scope="module")
-def pipeline_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    real = os.environ.get("BOLJAM_REAL_DATA", str(PROJECT_ROOT.parent / "shared" / "data" / "real"))
-    profile = {
-        "name": "e2e",
-        "lake_dir": str(root / "var" / "lake"),
-        "agency_db_dir": str(root / "var" / "agencies"),
-        "landing_dir": str(root / "var" / "landing"),
-        "var_dir": str(root / "var"),
-        "real_data_dir": real,
-        "spark": {"master": "local[2]", "conf": {
-            "spark.sql.shuffle.partitions": "4",
-            "spark.sql.session.timeZone": "UTC",
-            "spark.ui.enabled": "false",
-            "spark.driver.bindAddress": "127.0.0.1",
-            "spark.driver.host": "127.0.0.1",
-        }},
-        "mlflow": {
-            "tracking_uri": f"sqlite:///{root / 'var' / 'mlflow' / 'mlflow.db'}",
-            "artifact_root": str(root / "var" / "mlflow" / "artifacts"),
-        },
-        "dbt": {"target": "duckdb", "duckdb_path": str(root / "var" / "marts" / "boljam.duckdb")},
-    }
-    profile_file = root / "e2e.yaml"
-    profile_file.write_text(yaml.safe_dump(profile), encoding="utf-8")
-    previous = os.environ.get("BOLJAM_PROFILE_FILE")
-    os.environ["BOLJAM_PROFILE_FILE"] = str(profile_file)
-    try:
-        from jobs.demo import run_pipeline
-
-        summary = run_pipeline(sample_every=SAMPLE_EVERY, targets=["houston_all_offences"])
-    finally:
-        if previous is None:
-            os.environ.pop("BOLJAM_PROFILE_FILE", None)
-        else:
-            os.environ["BOLJAM_PROFILE_FILE"] = previous
-    return root, summary
 
 
 def test_summary_file_is_written(pipeline_run):
