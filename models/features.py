@@ -12,8 +12,9 @@ Every feature of week ``t`` reads counts of weeks ``< t``, so the row of a forec
 
 Spatial features sum a temporal feature over the cells at grid distance 1 (``ring1``) and
 1 to 2 (``ring2``) of H3 ``grid_disk``, the cell itself excluded. Cells outside the study
-area never had an incident, so they add zero. Calendar features are the ISO week of year
-and the month of the week's Monday.
+area never had an incident, so they add zero. The sums are rounded to 9 decimals, so they
+do not depend on the order in which Spark adds them. Calendar features are the ISO week of
+year and the month of the week's Monday.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ LAGS = (1, 2, 3, 4)
 ROLLING_WEEKS = (4, 8)
 EWM_ALPHAS = (0.8, 0.9)
 RING_SIZES = (1, 2)
+RING_SUM_DECIMALS = 9
 # Temporal features whose neighbour sums are features too.
 NEIGHBOUR_BASES = ("lag_1", "mean_4", "mean_8", "mean_all")
 
@@ -116,8 +118,13 @@ def add_neighbour_features(features: DataFrame, pairs: DataFrame) -> DataFrame:
         "week_index",
         *NEIGHBOUR_BASES,
     )
+    # Spark adds the neighbours in shuffle order, which changes the last bits of a sum of
+    # means between runs and clusters. Rounding to RING_SUM_DECIMALS makes the features, and
+    # so the boosters, the same everywhere.
     sums = [
-        F.sum(F.when(F.col("distance") <= ring, F.col(base))).alias(f"_sum_ring{ring}_{base}")
+        F.round(F.sum(F.when(F.col("distance") <= ring, F.col(base))), RING_SUM_DECIMALS).alias(
+            f"_sum_ring{ring}_{base}"
+        )
         for ring in RING_SIZES
         for base in NEIGHBOUR_BASES
     ]

@@ -27,11 +27,18 @@ def fit_booster(
     params: dict,
     num_boost_round: int,
 ) -> lightgbm.Booster:
-    """Fit a LightGBM booster on the ``count`` column of ``train``."""
+    """Fit a LightGBM booster on the ``count`` column of ``train``.
+
+    Rows are sorted by cell and week first: bagging samples rows by position, and Spark
+    returns the rows of a shuffle in an order that can change between runs and clusters.
+    """
     import lightgbm
 
     if train.empty:
         raise ValueError("no training rows: the fold has no weeks before its evaluation week")
+    order = [column for column in ("h3_cell", "week_start") if column in train.columns]
+    if order:
+        train = train.sort_values(order, kind="stable")
     dataset = lightgbm.Dataset(
         feature_matrix(train, feature_columns),
         label=train["count"].to_numpy(dtype=float),
