@@ -59,6 +59,35 @@ def nest_metrics(summary: dict[str, float], methods: list[str]) -> dict[str, dic
     return nested
 
 
+# Columns of the Markdown table: header -> metric name.
+TABLE_COLUMNS = {
+    "PEI* 0.5%": "pei_star_0p5pct",
+    "PEI* 1%": "pei_star_1pct",
+    "PEI* 5%": "pei_star_5pct",
+    "PAI 1%": "pai_1pct",
+    "hit rate 1%": "hit_rate_1pct",
+    "MAE": "mae",
+    "80% coverage": "interval_coverage_80",
+}
+
+
+def format_table(figures: dict[str, dict[str, dict[str, float]]]) -> str:
+    """Return one Markdown table per target: a row per method that has PEI* figures."""
+    lines = []
+    for target, methods in figures.items():
+        lines += [f"`{target}`", "", "| method | " + " | ".join(TABLE_COLUMNS) + " |"]
+        lines.append("|---" * (len(TABLE_COLUMNS) + 1) + "|")
+        for method, metrics in sorted(methods.items()):
+            if "pei_star_1pct" not in metrics:
+                continue
+            cells = [
+                f"{metrics[name]:.3f}" if name in metrics else "" for name in TABLE_COLUMNS.values()
+            ]
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def ensure_sources(targets: list[str]) -> None:
     """Seed and ingest the source table of every target whose silver table is missing."""
     from jobs.airflow_env import pseudonym_key
@@ -91,6 +120,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"targets to evaluate; default: {' '.join(DEFAULT_TARGETS)}",
     )
     parser.add_argument(
+        "--table",
+        action="store_true",
+        help="print the figures file as Markdown tables and exit, without running anything",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=None,
@@ -109,6 +143,9 @@ def main(argv: list[str]) -> int:
     profile = load_profile()
     output = args.output or profile.var / "forecast-quality.json"
     runs_output = output.with_name(output.stem + "-runs.json")
+    if args.table:
+        print(format_table(json.loads(output.read_text(encoding="utf-8"))))
+        return 0
     output.parent.mkdir(parents=True, exist_ok=True)
     ensure_sources(args.targets)
     methods = known_methods()
