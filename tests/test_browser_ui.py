@@ -237,9 +237,11 @@ def test_airflow_triggered_run_succeeds(browser, airflow_server):
     page.goto(f"{base_url}/dags/{TRIGGERED_DAG}")
     page.get_by_role("button", name="Trigger").first.click()
     dialog = page.get_by_role("dialog")
-    # The DAGs start paused; the dialog's default unpauses the DAG so that the run starts.
+    dialog.get_by_role("button", name="Trigger").wait_for()
+    # The DAGs start paused, and a paused DAG's run never starts. The dialog offers to
+    # unpause only a paused DAG.
     unpause = dialog.get_by_role("checkbox", name=f"Unpause {TRIGGERED_DAG} on trigger")
-    if not unpause.is_checked():
+    if unpause.count() and not unpause.is_checked():
         unpause.check()
     dialog.get_by_role("button", name="Trigger").click()
 
