@@ -8,7 +8,9 @@ Two steps, which the ``boljam_transform`` DAG runs as separate tasks before dbt:
   threshold fit on all appeals. Each model is an MLflow run with its cross-validated
   metrics in the experiment ``boljam-text``. The category and urgency models, refit on all
   appeals, are registered as ``boljam-text-<task>-<language>``.
-- ``tag_media`` writes silver ``media_items`` and gold ``emerging_terms``.
+- ``tag_media`` writes silver ``media_items`` and gold ``emerging_terms``. The threat
+  classifier that it fits on the lexicon labels is an MLflow run with its cross-validated
+  agreement with those labels, registered as ``boljam-text-media-threats``.
 
 Both read the silver tables that the ingestion lands (``citizen_appeals``,
 ``media_headlines``, ``media_articles``), or the dump files with ``--input dumps``.
@@ -148,13 +150,16 @@ def tag_media(profile, settings: dict, source: str = "silver") -> dict:
     Writes silver ``media_items`` and gold ``emerging_terms`` and returns their versions.
     """
     from jobs.text.gazetteer import load_gazetteer
+    from jobs.text.media import evaluate_threat_model, fit_threat_model
     from jobs.text.tables import (
         build_emerging,
         build_media,
+        media_texts,
         read_media,
         read_media_silver,
         write_table,
     )
+    from jobs.text.tracking import log_model_run, start_tracking
 
     if source not in INPUTS:
         raise ValueError(f"invalid input {source!r}; use one of {INPUTS}")
@@ -164,7 +169,23 @@ def tag_media(profile, settings: dict, source: str = "silver") -> dict:
         if source == "silver"
         else read_media(profile.real_data, settings)
     )
-    media = build_media(items, gazetteer)
+    texts = media_texts(items)
+    threat_model = fit_threat_model(texts)
+    if threat_model is not None:
+        folds = settings["cross_validation"]["folds"]
+        seed = settings["cross_validation"]["seed"]
+        log_model_run(
+            start_tracking(profile),
+            "media_threats:char35_lr:pipeline",
+            {"task": "media_threats", "variant": "char35_lr", "folds": folds, "seed": seed,
+             "input": source, "items": len(texts)},
+            evaluate_threat_model(texts, folds, seed),
+            threat_model,
+            "boljam-text-media-threats",
+            tags={"step": "tag_media"},
+            champion_metric="weak_macro_f1",
+        )  # fmt: skip
+    media = build_media(items, gazetteer, threat_model)
     return {
         "silver.media_items": write_table(media, profile.table_path("silver", "media_items")),
         "gold.emerging_terms": write_table(

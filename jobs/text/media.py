@@ -132,36 +132,81 @@ def lexicon_label(text: str) -> str | None:
     return max(sorted(votes), key=lambda label: votes[label])
 
 
-def tag_threats(texts: list[str], min_probability: float = 0.6) -> list[tuple[str, str]]:
-    """Tag each text with a threat class and its source ("lexicon", "model" or "none").
+def weak_labels(texts: list[str]) -> list[str]:
+    """Return the weak training label of each text: its lexicon class, else "other"."""
+    return [lexicon_label(text) or "other" for text in texts]
 
-    The model learns the lexicon labels against the texts without a lexicon hit as "other".
-    A text without a hit gets the model's class only when its probability reaches
-    ``min_probability``.
-    """
+
+def build_threat_model():
+    """Build the classifier that learns the lexicon labels from character n-grams."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
+    return make_pipeline(
+        TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, preprocessor=_prepare
+        ),
+        LogisticRegression(max_iter=1000, class_weight="balanced"),
+    )
+
+
+def _prepare(text: str) -> str:
+    return normalise(str(text)).lower()
+
+
+def fit_threat_model(texts: list[str]):
+    """Fit the threat classifier on the weak labels, or return None below two lexicon classes.
+
+    Texts without any lexicon hit are the weak "other" class of the training set.
+    """
+    labels = weak_labels(texts)
+    if len({label for label in labels if label != "other"}) < 2:
+        return None
+    return build_threat_model().fit(texts, labels)
+
+
+def evaluate_threat_model(texts: list[str], folds: int, seed: int) -> dict:
+    """Cross-validate the threat classifier against the weak labels of held-out texts.
+
+    The figure measures how well the classifier learns the lexicons, not agreement with
+    human labels, which the media dumps do not have.
+    """
+    import warnings
+
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    labels = weak_labels(texts)
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        # Classes with fewer items than folds (a few headlines) make scikit-learn warn.
+        warnings.simplefilter("ignore", UserWarning)
+        predicted = cross_val_predict(build_threat_model(), texts, labels, cv=splitter)
+    return {
+        "weak_macro_f1": float(f1_score(labels, predicted, average="macro")),
+        "lexicon_share": sum(label != "other" for label in labels) / len(labels),
+    }
+
+
+def tag_threats(
+    texts: list[str], min_probability: float = 0.6, model=None
+) -> list[tuple[str, str]]:
+    """Tag each text with a threat class and its source ("lexicon", "model" or "none").
+
+    A text without a lexicon hit gets the class of ``model`` (by default one fit on
+    ``texts`` by fit_threat_model) only when its probability reaches ``min_probability``.
+    """
     labels = [lexicon_label(text) for text in texts]
-    labelled = [(text, label) for text, label in zip(texts, labels, strict=True) if label]
-    model = None
-    if len({label for _, label in labelled}) >= 2:
-        # Texts without any lexicon hit are the weak "other" class of the training set.
-        unlabelled = [text for text, label in zip(texts, labels, strict=True) if not label]
-        train_texts = [text for text, _ in labelled] + unlabelled
-        train_labels = [label for _, label in labelled] + ["other"] * len(unlabelled)
-        model = make_pipeline(
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True),
-            LogisticRegression(max_iter=1000, class_weight="balanced"),
-        ).fit([normalise(text).lower() for text in train_texts], train_labels)
+    if model is None:
+        model = fit_threat_model(texts)
     tagged: list[tuple[str, str]] = []
     for text, label in zip(texts, labels, strict=True):
         if label:
             tagged.append((label, "lexicon"))
             continue
         if model is not None:
-            probabilities = model.predict_proba([normalise(text).lower()])[0]
+            probabilities = model.predict_proba([text])[0]
             best = int(probabilities.argmax())
             predicted = str(model.classes_[best])
             if predicted != "other" and probabilities[best] >= min_probability:

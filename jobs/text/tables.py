@@ -191,14 +191,23 @@ def media_items(headlines, articles: list[tuple[str, str]], settings: dict):
     return pd.DataFrame(items)
 
 
-def build_media(items, gazetteer):
-    """Tag media items with a threat class and a place."""
-    from jobs.text.media import tag_threats
-
-    texts = [
+def media_texts(items) -> list[str]:
+    """Return the text of each media item: the body of an article, the title of a headline."""
+    return [
         item.title if item.body is None else item.body for item in items.itertuples(index=False)
     ]
-    tags = tag_threats(texts)
+
+
+def build_media(items, gazetteer, threat_model=None):
+    """Tag media items with a threat class and a place.
+
+    ``threat_model`` is the classifier for items without a lexicon hit. Without it, one is
+    fit on the items' weak labels.
+    """
+    from jobs.text.media import tag_threats
+
+    texts = media_texts(items)
+    tags = tag_threats(texts, model=threat_model)
     places = [gazetteer.locate(text) for text in texts]
     items = items.copy()
     items["threat_class"] = [label for label, _ in tags]
