@@ -7,8 +7,14 @@ on all appeal texts without labels. Two detectors are compared:
   threshold, chosen on the training folds only.
 - ``pair_features``: gradient boosting over similarity features. The features are the
   similarity to earlier, later and any appeal, in both languages, within the same region or
-  not, the count of near copies and the position in the dump. Its decision threshold is
-  chosen by inner cross-validation on the training folds.
+  not, the count of near copies and the position in the dump (with ``categories``, also one
+  indicator per appeal category). Its decision threshold is chosen by inner
+  cross-validation on the training folds.
+- ``twin_label``: ``earlier_max``, except that an appeal whose text has a copy in the
+  training folds (cosine >= TWIN_SIMILARITY) takes that copy's label.
+
+With ``groups`` (one id per distinct text), the outer folds keep all copies of a text in
+one fold, so no detector can read the label of a test appeal's copy.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import logging
 logger = logging.getLogger(__name__)
 
 THRESHOLDS = [round(0.2 + 0.02 * step, 2) for step in range(40)]
+# Cosine similarity at which two appeal texts count as copies of each other.
+TWIN_SIMILARITY = 0.99
 
 
 def similarity_matrix(texts: list[str]):
@@ -54,8 +62,8 @@ def link_to_earlier(similarity, regions=None):
     return best, score
 
 
-def pair_features(texts_by_language: dict[str, list[str]], regions: list[str]):
-    """Build the per-appeal similarity features of the ``pair_features`` detector."""
+def pair_features(texts_by_language: dict[str, list[str]], regions: list[str], categories=None):
+    """Build the per-appeal features of the ``pair_features`` detector."""
     import numpy as np
     import pandas as pd
 
@@ -74,7 +82,11 @@ def pair_features(texts_by_language: dict[str, list[str]], regions: list[str]):
         for cut in (0.5, 0.8, 0.95):
             features[f"{language}_over_{int(cut * 100)}"] = (similarity > cut).sum(axis=1)
     features["position"] = np.arange(count) / count
-    return pd.DataFrame(features)
+    frame = pd.DataFrame(features)
+    if categories is not None:
+        indicators = pd.get_dummies(pd.Series(list(categories), name="category"), prefix="category")
+        frame = pd.concat([frame, indicators.astype(float)], axis=1)
+    return frame
 
 
 def best_threshold(truth, scores) -> float:
@@ -84,20 +96,40 @@ def best_threshold(truth, scores) -> float:
     return max(THRESHOLDS, key=lambda cut: f1_score(truth, scores >= cut, zero_division=0))
 
 
-def evaluate_earlier_max(similarity, truth, folds: int, seed: int) -> dict:
-    """Cross-validate the ``earlier_max`` detector: threshold from training folds only."""
+def outer_folds(truth, folds: int, seed: int, groups=None):
+    """Return the (train, test) index pairs: stratified, and grouped when ``groups`` is given."""
+    import numpy as np
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    placeholder = np.zeros(len(truth))
+    if groups is None:
+        return list(
+            StratifiedKFold(folds, shuffle=True, random_state=seed).split(placeholder, truth)
+        )
+    splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+    return list(splitter.split(placeholder, truth, groups))
+
+
+def evaluate_earlier_max(
+    similarity, truth, folds: int, seed: int, groups=None, twin_label: bool = False
+) -> dict:
+    """Cross-validate ``earlier_max`` (or ``twin_label``): threshold from training folds only."""
     import numpy as np
     from sklearn.metrics import f1_score, precision_score, recall_score
-    from sklearn.model_selection import StratifiedKFold
 
     truth = np.asarray(truth, dtype=bool)
     score = np.tril(similarity, -1).max(axis=1)
     predicted = np.zeros_like(truth)
     cuts = []
-    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(score, truth):
+    for train, test in outer_folds(truth, folds, seed, groups):
         cut = best_threshold(truth[train], score[train])
         cuts.append(cut)
         predicted[test] = score[test] >= cut
+        if twin_label:
+            to_train = similarity[np.ix_(test, train)]
+            nearest = to_train.argmax(axis=1)
+            has_twin = to_train.max(axis=1) >= TWIN_SIMILARITY
+            predicted[test] = np.where(has_twin, truth[train][nearest], predicted[test])
     return _binary_metrics(truth, predicted, f1_score, precision_score, recall_score) | {
         "threshold_mean": float(np.mean(cuts))
     }
@@ -109,7 +141,7 @@ def _gbm():
     return HistGradientBoostingClassifier(max_depth=3, max_iter=150, learning_rate=0.05)
 
 
-def evaluate_pair_features(features, truth, folds: int, seed: int) -> dict:
+def evaluate_pair_features(features, truth, folds: int, seed: int, groups=None) -> dict:
     """Cross-validate the ``pair_features`` detector with a nested threshold choice."""
     import numpy as np
     from sklearn.metrics import f1_score, precision_score, recall_score
@@ -118,8 +150,7 @@ def evaluate_pair_features(features, truth, folds: int, seed: int) -> dict:
     truth = np.asarray(truth, dtype=bool)
     predicted = np.zeros_like(truth)
     cuts = []
-    outer = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    for train, test in outer.split(features, truth):
+    for train, test in outer_folds(truth, folds, seed, groups):
         inner = StratifiedKFold(folds, shuffle=True, random_state=seed + 1)
         inner_scores = cross_val_predict(
             _gbm(), features.iloc[train], truth[train], cv=inner, method="predict_proba"

@@ -18,7 +18,13 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_VARIANTS = {
     "category": ["char_lr", "char_word_svm"],
-    "urgency": ["char_lr", "char_word_svm", "char_word_keywords_svm", "char_word_svm_balanced"],
+    "urgency": [
+        "char_lr",
+        "char_word_svm",
+        "char_word_keywords_svm",
+        "char_word_svm_balanced",
+        "char_word_region_svm",
+    ],
 }
 LANGUAGES = ("kk", "ru", "both")
 
@@ -144,6 +150,9 @@ def measure_triage(frame, task, variants, folds, seed, experiment_id, register) 
 
 
 def measure_duplicates(frame, folds, seed, experiment_id, register) -> dict:
+    """Measure the duplicate detectors on stratified folds and on folds grouped by text."""
+    import pandas as pd
+
     from jobs.text.duplicates import (
         _gbm,
         evaluate_earlier_max,
@@ -154,35 +163,58 @@ def measure_duplicates(frame, folds, seed, experiment_id, register) -> dict:
     from jobs.text.tracking import log_model_run
 
     truth = frame.duplicate.to_numpy()
+    # One group per distinct Russian text, so that grouped folds keep copies together.
+    groups = pd.factorize(frame.text_ru)[0]
     figures: dict[str, dict] = {}
-    for language, column in (("kk", "text_kz"), ("ru", "text_ru")):
-        metrics = evaluate_earlier_max(
-            similarity_matrix(frame[column].tolist()), truth, folds, seed
+
+    def record(language, variant, metrics, grouped):
+        suffix = f"{variant}_grouped" if grouped else variant
+        figures.setdefault(language, {}).update(
+            {f"{key}_{suffix}": value for key, value in metrics.items()}
         )
-        figures[language] = {f"{key}_earlier_max": value for key, value in metrics.items()}
-        figures[language]["f1"] = metrics["f1"]
+        params = {"task": "duplicates", "variant": variant, "language": language,
+                  "folds": folds, "seed": seed, "grouped_by_text": grouped}  # fmt: skip
+        log_model_run(experiment_id, f"duplicates:{suffix}:{language}", params, metrics)
+
+    for language, column in (("kk", "text_kz"), ("ru", "text_ru")):
+        similarity = similarity_matrix(frame[column].tolist())
+        for grouped in (False, True):
+            fold_groups = groups if grouped else None
+            metrics = evaluate_earlier_max(similarity, truth, folds, seed, fold_groups)
+            record(language, "earlier_max", metrics, grouped)
+            metrics = evaluate_earlier_max(
+                similarity, truth, folds, seed, fold_groups, twin_label=True
+            )
+            record(language, "twin_label", metrics, grouped)
+        figures[language]["f1"] = figures[language]["f1_earlier_max"]
+
+    texts = {"kk": frame.text_kz.tolist(), "ru": frame.text_ru.tolist()}
+    variants = {
+        "pair_features": pair_features(texts, frame.region.tolist()),
+        "pair_features_category": pair_features(
+            texts, frame.region.tolist(), frame.category.tolist()
+        ),
+    }
+    for variant, features in variants.items():
+        for grouped in (False, True):
+            metrics = evaluate_pair_features(
+                features, truth, folds, seed, groups if grouped else None
+            )
+            record("both", variant, metrics, grouped)
+    # The better gradient boosting variant on the stratified folds is refit and registered.
+    best = max(variants, key=lambda name: figures["both"][f"f1_{name}"])
+    figures["both"]["f1"] = figures["both"][f"f1_{best}"]
+    figures["both"]["best_variant"] = best
+    if register:
         log_model_run(
             experiment_id,
-            f"duplicates:earlier_max:{language}",
-            {"task": "duplicates", "variant": "earlier_max", "language": language},
-            metrics,
+            f"duplicates:{best}:both:final",
+            {"task": "duplicates", "variant": best, "language": "both", "fit": "all appeals"},
+            {key: figures["both"][f"{key}_{best}"] for key in ("f1", "precision", "recall")},
+            _gbm().fit(variants[best], truth),
+            "boljam-text-duplicates",
+            champion_metric="f1",
         )
-    features = pair_features(
-        {"kk": frame.text_kz.tolist(), "ru": frame.text_ru.tolist()}, frame.region.tolist()
-    )
-    metrics = evaluate_pair_features(features, truth, folds, seed)
-    figures["both"] = {**{f"{key}_pair_features": value for key, value in metrics.items()}}
-    figures["both"]["f1"] = metrics["f1"]
-    model = _gbm().fit(features, truth) if register else None
-    log_model_run(
-        experiment_id,
-        "duplicates:pair_features:both",
-        {"task": "duplicates", "variant": "pair_features", "language": "both", "folds": folds},
-        metrics,
-        model,
-        "boljam-text-duplicates" if register else None,
-        champion_metric="f1",
-    )
     return figures
 
 

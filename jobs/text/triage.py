@@ -15,6 +15,8 @@ from jobs.text.normalise import normalise, tokenise
 logger = logging.getLogger(__name__)
 
 TEXT_COLUMNS = {"kk": "text_kz", "ru": "text_ru"}
+# Columns that the pipelines receive: both texts and the region that the appeal names.
+FEATURE_COLUMNS = [*TEXT_COLUMNS.values(), "region"]
 
 # Words that mark danger to people or urgency, in Russian and Kazakh (stems, folded case).
 URGENCY_KEYWORDS = (
@@ -61,9 +63,9 @@ def _prep(text: str) -> str:
     return normalise(str(text)).lower()
 
 
-def _text_features(language: str, with_words: bool, with_keywords: bool):
+def _text_features(language: str, with_words: bool, with_keywords: bool, with_region: bool = False):
     from sklearn.compose import ColumnTransformer
-    from sklearn.preprocessing import FunctionTransformer
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
     columns = ["kk", "ru"] if language == "both" else [language]
     parts = []
@@ -76,6 +78,9 @@ def _text_features(language: str, with_words: bool, with_keywords: bool):
         if with_keywords:
             keywords = FunctionTransformer(keyword_counts, accept_sparse=True)
             parts.append((f"keywords_{lang}", keywords, column))
+    if with_region:
+        # One indicator per region value of the appeal. A region unseen in training is all 0.
+        parts.append(("region", OneHotEncoder(handle_unknown="ignore"), ["region"]))
     return ColumnTransformer(parts)
 
 
@@ -107,6 +112,9 @@ VARIANTS: dict[str, Callable] = {
     "char_word_svm_balanced": lambda lang, lr, svm, pipe: pipe(
         _text_features(lang, True, False), svm(C=0.5, class_weight="balanced")
     ),
+    "char_word_region_svm": lambda lang, lr, svm, pipe: pipe(
+        _text_features(lang, True, False, with_region=True), svm(C=0.5)
+    ),
 }
 
 
@@ -118,7 +126,7 @@ def cross_validate_variant(frame, target: str, variant: str, language: str, fold
     labels = frame[target].astype(str)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     predicted = cross_val_predict(
-        build_variant(variant, language), frame[list(TEXT_COLUMNS.values())], labels, cv=splitter
+        build_variant(variant, language), frame[FEATURE_COLUMNS], labels, cv=splitter
     )
     metrics = {
         "macro_f1": float(f1_score(labels, predicted, average="macro")),
@@ -131,5 +139,5 @@ def cross_validate_variant(frame, target: str, variant: str, language: str, fold
 def fit_variant(frame, target: str, variant: str, language: str):
     """Fit one variant on every appeal, for scoring new appeals."""
     model = build_variant(variant, language)
-    model.fit(frame[list(TEXT_COLUMNS.values())], frame[target].astype(str))
+    model.fit(frame[FEATURE_COLUMNS], frame[target].astype(str))
     return model
