@@ -193,7 +193,6 @@ def _run_backtest(spark, silver, panel, features, weeks, target: TargetConfig, p
     import pandas as pd
 
     from models.backtest import (
-        MODEL_METHOD,
         PREDICTION_SCHEMA,
         add_conformal_intervals,
         baseline_predictions,
@@ -290,11 +289,10 @@ def _run_backtest(spark, silver, panel, features, weeks, target: TargetConfig, p
     if final_quantile is not None:
         tuning_metrics["conformal_quantile_final"] = final_quantile
     logger.info(
-        "Target %s: %d tuning folds, KDE bandwidth %g m, %s quantile %s",
+        "Target %s: %d tuning folds, KDE bandwidth %g m, conformal quantile %s",
         target.name,
         n_tuning,
         bandwidth,
-        MODEL_METHOD,
         evaluation_quantile,
     )
     return {

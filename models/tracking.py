@@ -107,7 +107,7 @@ def apply_champion_rule(
     as the version tag ``champion_rule``.
 
     NOTE: the champion's figure comes from its own backtest, which covers the weeks before
-    its run; when new weeks arrived since, the two windows differ.
+    its run. When new weeks have arrived since, the two windows differ.
     """
     model_value = metrics.get(f"model_{metric}")
     baselines = {
