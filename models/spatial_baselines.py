@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 KDE_METHOD = "baseline_kde"
 PROSPECTIVE_METHOD = "baseline_prospective_hotspot"
-# Candidate KDE bandwidths in metres. A resolution-8 cell has edges of about 460 m.
+# Candidate KDE bandwidths in metres. Resolution-8 cells have edges of about 530 m on average.
 KDE_BANDWIDTHS_M = (100.0, 200.0, 400.0, 800.0)
 KDE_CUTOFF_BANDWIDTHS = 3.0
 FINE_RESOLUTION_STEP = 2

@@ -99,9 +99,10 @@ def test_kde_with_narrow_bandwidth_by_hand():
     # Events of weeks 0 and 1 count for week 2; the week-2 event is in the future.
     events = events_at(CELL_A, [0, 1, 2], resolution=9)
     scores = kde_scores(events, points, week_index=2, bandwidths_m=(80.0,)).set_index("h3_cell")
-    # Neighbouring child centroids lie about 300 m apart, beyond the 3 x 80 m cut-off, so
-    # only the centre child sees the two events, at distance 0. The cell's density is the
-    # mean over its 7 children: 2 / (2 pi 0.08^2) / 7 per km², over 2 weeks, times the area.
+    # The other child centroids lie about 370 m from the centre child, beyond the 3 x 80 m
+    # cut-off, so only the centre child gets the two events, at distance 0. The cell's
+    # density is the mean over its 7 children: 2 / (2 pi 0.08^2) / 7 per km², over 2 weeks,
+    # times the area.
     area = h3.cell_area(CELL_A, unit="km^2")
     expected = area * (2 / (2 * math.pi * 0.08**2)) / 7 / 2
     assert scores.loc[CELL_A, "score"] == pytest.approx(expected, rel=1e-9)

@@ -157,7 +157,7 @@ targets:
     offenses: all
     h3_resolution: 8
 """
-# Features and boosters are the same in both modes, so the floats should match exactly; the
+# Features and boosters are the same in both modes, so the floats should match exactly. The
 # tolerance only allows for last-bit differences in NumPy and SciPy arithmetic.
 FLOAT_TOLERANCE = 1e-9
 
