@@ -2,7 +2,9 @@
 
 The report shows the latest forecast run of the target from the gold Delta tables: a map
 of the top-ranked H3 cells of the next period, their forecasts and explanations, and the
-backtest metrics of the model and its baselines.
+backtest metrics of the model and its baselines. Where the lake has the data, it also shows
+the freshness and quality of the target's silver table, the target's emerging hot spots and
+the counts of citizen appeals and media items (jobs.reporting.lake).
 """
 
 from __future__ import annotations
@@ -48,6 +50,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def source_table_of(target: str, profile: Profile) -> str | None:
+    """Return the silver table the target counts, or None when the target is not configured."""
+    from jobs.settings import ConfigError
+    from models.targets import get_target
+
+    try:
+        return get_target(target, profile.forecasts_path).source_table
+    except (ConfigError, OSError) as error:
+        logger.warning("report of target %s has no quality section: %s", target, error)
+        return None
+
+
 def write_report(
     target: str,
     out_dir: Path,
@@ -74,7 +88,14 @@ def write_report(
     generated_at = generated_at or datetime.now(UTC)
 
     forecast_run = read_latest_run(profile, target, settings.model_for(target))
-    context = build_context(forecast_run, settings, generated_at, profile.real_data)
+    context = build_context(
+        forecast_run,
+        settings,
+        generated_at,
+        profile.real_data,
+        profile,
+        source_table_of(target, profile),
+    )
     html = render_html(context)
 
     out_dir.mkdir(parents=True, exist_ok=True)

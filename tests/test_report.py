@@ -676,3 +676,323 @@ def test_report_halos_on_small_hexagons(profile, tmp_path):
     assert html.count('<circle class="halo"') == len(TOP_CELLS)
     assert '<text class="rank"' not in html
     assert len(report.polygons) == len(TOP_CELLS)
+
+
+# Lake sections: freshness and quality of the target's silver source, emerging hot spots,
+# appeals and media. The target street_crime counts the silver table SOURCE.
+SOURCE = "houston_crime"
+OTHER_TARGET = "other_target"
+
+
+def hotspot_row(target: str, cell: str, pattern: str, last_z: float, trend_z: float) -> dict:
+    return {
+        "target": target,
+        "h3_cell": cell,
+        "pattern": pattern,
+        "trend_z": trend_z,
+        "trend_p": 0.0134,
+        "last_gi_z": last_z,
+        "last_gi_p": 0.01,
+        "hot_weeks": 3,
+        "cold_weeks": 0,
+        "weeks": 12,
+        "last_week": date(2026, 11, 23),
+        "k_ring": 1,
+        "alpha": 0.05,
+        "computed_at": CREATED_NEW,
+    }
+
+
+def validation_result(validated_at: str, failed_column: str | None) -> dict:
+    """Return a validation result laid out as the Great Expectations file store writes it."""
+    results = [
+        {
+            "expectation_config": {
+                "type": "expect_table_row_count_to_be_between",
+                "kwargs": {"min_value": 1},
+            },
+            "result": {"observed_value": 5},
+            "success": True,
+        },
+        {
+            "expectation_config": {
+                "type": "expect_column_values_to_not_be_null",
+                "kwargs": {"column": "incident_id"},
+            },
+            "result": {},
+            "success": True,
+        },
+        {
+            "expectation_config": {
+                "type": "expect_column_values_to_be_unique",
+                "kwargs": {"column": failed_column or "incident_id"},
+            },
+            "result": {"unexpected_count": 2 if failed_column else 0},
+            "success": failed_column is None,
+        },
+    ]
+    successful = sum(item["success"] for item in results)
+    return {
+        "meta": {"validation_time": validated_at},
+        "results": results,
+        "statistics": {
+            "evaluated_expectations": len(results),
+            "successful_expectations": successful,
+            "unsuccessful_expectations": len(results) - successful,
+        },
+        "success": successful == len(results),
+        "suite_name": f"silver_{SOURCE}",
+    }
+
+
+def write_validation(profile, validated_at: str, failed_column: str | None) -> None:
+    run_folder = validated_at.replace(":", "").replace("-", "").replace("+0000", "Z")
+    folder = (
+        profile.var / "gx" / "uncommitted" / "validations" / f"silver_{SOURCE}" / "__none__"
+    ) / run_folder
+    folder.mkdir(parents=True)
+    path = folder / f"silver-silver_{SOURCE}.json"
+    path.write_text(json.dumps(validation_result(validated_at, failed_column)), encoding="utf-8")
+
+
+@pytest.fixture
+def lake_profile(gold, tmp_path):
+    """Gold tables, with var and forecast targets in tmp_path and street_crime on SOURCE."""
+    import yaml
+
+    conf = yaml.safe_load(Path("conf/forecasts.yml").read_text(encoding="utf-8"))
+    entry = dict(conf["targets"]["houston_robbery"], source_table=SOURCE)
+    forecasts_file = tmp_path / "forecasts.yml"
+    forecasts_file.write_text(
+        yaml.safe_dump({"defaults": conf["defaults"], "targets": {TARGET: entry}}),
+        encoding="utf-8",
+    )
+    return gold.model_copy(
+        update={"var_dir": str(tmp_path / "var"), "forecasts_file": str(forecasts_file)}
+    )
+
+
+@pytest.fixture
+def lake(lake_profile):
+    """Silver source with a write and a merge, rejects, validations, hot spots and texts."""
+    from deltalake import DeltaTable
+
+    from jobs.hotspots.job import write_hotspots
+    from jobs.schemas import REJECTS
+
+    profile = lake_profile
+    source_path = str(profile.table_path("silver", SOURCE))
+    write_deltalake(
+        source_path,
+        pa.table({"incident_id": ["a", "b", "c"], "offense": ["theft", "theft", "robbery"]}),
+    )
+    # The merge updates row c and inserts rows d and e.
+    (
+        DeltaTable(source_path)
+        .merge(
+            pa.table({"incident_id": ["c", "d", "e"], "offense": ["burglary", "theft", "theft"]}),
+            predicate="target.incident_id = source.incident_id",
+            source_alias="source",
+            target_alias="target",
+        )
+        .when_matched_update_all()
+        .when_not_matched_insert_all()
+        .execute()
+    )
+
+    reasons = [(SOURCE, "invalid_timestamp")] * 1200 + [(SOURCE, "missing_key")] * 4
+    reasons += [("portland_calls", "missing_key")] * 7
+    write_deltalake(
+        profile.table_path("silver", "rejects"),
+        pa.Table.from_pylist(
+            [
+                {
+                    "source": source,
+                    "batch_id": "batch-1",
+                    "record_key": str(index),
+                    "reason_code": reason,
+                    "reason_detail": "",
+                    "raw_record": "{}",
+                    "rejected_at": CREATED_NEW,
+                }
+                for index, (source, reason) in enumerate(reasons)
+            ],
+            schema=REJECTS,
+        ),
+    )
+
+    write_validation(profile, "2026-12-01T08:00:00+00:00", None)
+    write_validation(profile, "2026-12-03T09:15:00+00:00", "incident_id")
+
+    cells = STUDY_CELLS
+    rows = [
+        hotspot_row(TARGET, cells[0], "intensifying_hot_spot", 4.0, 3.5),
+        hotspot_row(TARGET, cells[1], "new_hot_spot", 2.5, 0.5),
+        hotspot_row(TARGET, cells[2], "new_hot_spot", 3.126, 1.0),
+        hotspot_row(TARGET, cells[3], "persistent_hot_spot", 2.0, 0.0),
+        *(hotspot_row(TARGET, cell, "no_pattern", 0.1, 0.0) for cell in cells[4:7]),
+    ]
+    write_hotspots(profile, pd.DataFrame(rows), TARGET)
+    other = [hotspot_row(OTHER_TARGET, cells[8], "new_hot_spot", 9.0, 9.0)]
+    write_hotspots(profile, pd.DataFrame(other), OTHER_TARGET)
+
+    write_deltalake(
+        profile.table_path("silver", "appeals"),
+        pd.DataFrame(
+            {
+                "appeal_id": [1, 2, 3, 4],
+                "category": ["noise", "theft", "theft", "road"],
+                "urgency": ["low", "high", "low", "low"],
+                "is_overdue": [False, True, False, True],
+            }
+        ),
+    )
+    write_deltalake(
+        profile.table_path("silver", "media_items"),
+        pd.DataFrame({"item_id": ["m1", "m2", "m3"], "threat_class": ["fraud", "drugs", "fraud"]}),
+    )
+    return profile
+
+
+def test_report_freshness_from_delta_history(lake, tmp_path):
+    from deltalake import DeltaTable
+
+    report = parse_report(write_report(TARGET, tmp_path / "out", lake, SETTINGS, GENERATED))
+    commit = DeltaTable(str(lake.table_path("silver", SOURCE))).history(1)[0]
+    loaded_at = Formatter("en").datetime_utc(
+        datetime.fromtimestamp(commit["timestamp"] / 1000, tz=UTC)
+    )
+    assert report.tables["quality-freshness"] == [
+        ["Delta table", "silver/houston_crime"],
+        ["Last load", loaded_at],
+        ["Table version", "1 (MERGE)"],
+        ["Rows", "5"],
+        ["Rows inserted by the last load", "2"],
+        ["Rows updated by the last load", "1"],
+    ]
+
+
+def test_report_rejects_of_source_only(lake, tmp_path):
+    report = parse_report(write_report(TARGET, tmp_path / "out", lake, SETTINGS, GENERATED))
+    assert report.tables["quality-rejects"] == [
+        ["Reason", "Rows"],
+        ["invalid_timestamp", "1,200"],
+        ["missing_key", "4"],
+    ]
+
+
+def test_report_latest_validation_shown(lake, tmp_path):
+    report = parse_report(write_report(TARGET, tmp_path / "out", lake, SETTINGS, GENERATED))
+    assert report.tables["quality-validation"] == [
+        ["Validated", "December 3, 2026, 09:15 UTC"],
+        ["Result", "Failed"],
+        ["Expectations met", "2 / 3"],
+        ["Failed expectations", "expect_column_values_to_be_unique (incident_id)"],
+    ]
+
+
+def test_report_hotspot_classes_of_target(lake, tmp_path):
+    path = write_report(TARGET, tmp_path / "out", lake, SETTINGS, GENERATED)
+    report = parse_report(path)
+    assert report.tables["hotspot-classes"] == [
+        ["Hot spot pattern", "Cells"],
+        ["New hot spot", "2"],
+        ["Intensifying hot spot", "1"],
+        ["Persistent hot spot", "1"],
+        ["No pattern", "3"],
+    ]
+    html = path.read_text(encoding="utf-8")
+    assert "7 study cells" in html
+    assert "November 23, 2026" in html
+
+
+def test_report_hotspot_focus_cells(lake, tmp_path):
+    report = parse_report(write_report(TARGET, tmp_path / "out", lake, SETTINGS, GENERATED))
+    rows = report.tables["hotspot-cells"]
+    assert rows[0] == ["H3 cell", "Hot spot pattern", "Gi* z, last week", "Trend z", "Trend p",
+                       "Weeks hot"]  # fmt: skip
+    assert rows[1:] == [
+        [STUDY_CELLS[2], "New hot spot", "3.13", "1.00", "0.013", "3 / 12"],
+        [STUDY_CELLS[1], "New hot spot", "2.50", "0.50", "0.013", "3 / 12"],
+        [STUDY_CELLS[0], "Intensifying hot spot", "4.00", "3.50", "0.013", "3 / 12"],
+    ]
+    assert STUDY_CELLS[8] not in [row[0] for row in rows]
+
+
+def test_report_appeal_and_media_counts(lake, tmp_path):
+    path = write_report(TARGET, tmp_path / "out", lake, SETTINGS, GENERATED)
+    report = parse_report(path)
+    assert report.tables["appeal-categories"] == [
+        ["Category", "Appeals"],
+        ["theft", "2"],
+        ["noise", "1"],
+        ["road", "1"],
+    ]
+    assert report.tables["appeal-urgencies"] == [
+        ["Urgency", "Appeals"],
+        ["low", "3"],
+        ["high", "1"],
+    ]
+    assert report.tables["media-classes"] == [
+        ["Threat class", "Items"],
+        ["fraud", "2"],
+        ["drugs", "1"],
+    ]
+    html = path.read_text(encoding="utf-8")
+    assert "4 appeals in the lake." in html
+    assert "2 of them are open past their response deadline." in html
+
+
+def test_report_lake_sections_russian(lake, tmp_path):
+    russian = SETTINGS.model_copy(update={"language": "ru"})
+    path = write_report(TARGET, tmp_path / "out", lake, russian, GENERATED)
+    report = parse_report(path)
+    assert report.tables["quality-rejects"][1] == ["invalid_timestamp", "1\xa0200"]
+    assert report.tables["hotspot-cells"][1][2] == "3,13"
+    assert report.tables["quality-validation"][0] == [
+        "Проверено",
+        "3 декабря 2026\u202fг., 09:15 UTC",
+    ]
+    assert "Формирующиеся горячие точки" in path.read_text(encoding="utf-8")
+
+
+def test_report_lake_sections_kazakh_pdf(lake, tmp_path):
+    kazakh = SETTINGS.model_copy(update={"language": "kk", "pdf": True})
+    path = write_report(TARGET, tmp_path / "out", lake, kazakh, GENERATED)
+    html = path.read_text(encoding="utf-8")
+    assert "Пайда болып жатқан ыстық нүктелер" in html
+    assert "http://" not in html
+    assert "https://" not in html
+    assert path.with_suffix(".pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_report_lake_sections_omitted_without_data(lake_profile, tmp_path):
+    html = write_report(TARGET, tmp_path / "out", lake_profile, SETTINGS, GENERATED).read_text(
+        encoding="utf-8"
+    )
+    assert '<section class="quality">' not in html
+    assert '<section class="hotspots">' not in html
+    assert '<section class="appeals">' not in html
+
+
+def test_report_quality_without_rejects_table(lake_profile, tmp_path):
+    write_deltalake(
+        str(lake_profile.table_path("silver", SOURCE)), pa.table({"incident_id": ["a", "b"]})
+    )
+    path = write_report(TARGET, tmp_path / "out", lake_profile, SETTINGS, GENERATED)
+    report = parse_report(path)
+    html = path.read_text(encoding="utf-8")
+    assert report.tables["quality-freshness"][3] == ["Rows", "2"]
+    assert report.tables["quality-freshness"][4] == ["Rows inserted by the last load", "2"]
+    assert report.tables["quality-freshness"][5] == ["Rows updated by the last load", "–"]
+    assert "quality-rejects" not in report.tables
+    assert "quality-validation" not in report.tables
+    assert "Rejected rows by reason" not in html
+
+
+def test_report_no_quality_for_unknown_source(gold, tmp_path):
+    # gold uses the repository's conf/forecasts.yml, which has no target street_crime.
+    html = write_report(TARGET, tmp_path / "out", gold, SETTINGS, GENERATED).read_text(
+        encoding="utf-8"
+    )
+    assert '<section class="quality">' not in html

@@ -23,12 +23,14 @@ from jobs.reporting.hexmap import (
     colour_classes,
     colour_for,
 )
+from jobs.reporting.lake import build_lake_sections
 from models.backtest import MODEL_METHOD
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from jobs.reporting.settings import ReportSettings
+    from jobs.settings import Profile
 
 logger = logging.getLogger(__name__)
 
@@ -87,15 +89,22 @@ def build_context(
     settings: ReportSettings,
     generated_at: datetime,
     real_data_dir: Path | None = None,
+    profile: Profile | None = None,
+    source: str | None = None,
 ) -> dict[str, Any]:
     """Return everything the report template shows, with numbers already formatted.
 
     District layers are read relative to ``real_data_dir``. Without it no outlines are drawn.
+    With ``profile``, the quality section of the silver table ``source``, the hot spot,
+    appeal and media sections are read from its lake. Without it they are left out.
     """
     text = load_messages(settings.language)
     fmt = Formatter(settings.language)
     level = fmt.percent(settings.interval_level)
     top = run.forecasts.head(settings.top_cells)
+    lake_sections = {"quality": None, "hotspots": None, "appeals": None, "media": None}
+    if profile is not None:
+        lake_sections = build_lake_sections(profile, run.target, source, settings.language, text)
 
     return {
         "language": settings.language,
@@ -112,6 +121,7 @@ def build_context(
         "top_cells": build_top_cells(top, settings, fmt),
         "backtest": build_backtest(run, settings, text, fmt),
         "trends": build_trends(run, settings, text, fmt),
+        **lake_sections,
     }
 
 
