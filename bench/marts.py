@@ -107,8 +107,9 @@ def with_text_columns(table, names: list[str]):
 def write_lake(lake: Path, rows: int, points: int, weeks: int, seed: int) -> None:
     """Write the silver and gold tables that the dbt sources read under ``lake``.
 
-    Only houston_crime is large. The other incident tables and citizen_appeals have one
-    row, and rejects and the gold tables are empty.
+    Only houston_crime is large. The other incident tables have one row, the appeal and
+    text tables hold the mart tests' few fixture rows, and rejects, forecasts and backtests
+    are empty.
     """
     import pyarrow as pa
     from deltalake import write_deltalake
@@ -134,25 +135,15 @@ def write_lake(lake: Path, rows: int, points: int, weeks: int, seed: int) -> Non
         edinburgh = edinburgh.append_column(pa.field(name, pa.string()), pa.array(["1"]))
     write_deltalake(str(silver / "edinburgh_accidents"), edinburgh)
     write_deltalake(str(silver / "rejects"), REJECTS.empty_table())
-    write_deltalake(str(silver / "citizen_appeals"), one_appeal())
     write_deltalake(str(lake / "gold" / "forecasts"), GOLD_FORECASTS.empty_table())
     write_deltalake(str(lake / "gold" / "backtests"), GOLD_BACKTESTS.empty_table())
+    # The appeals and the text jobs' tables (triaged appeals, media items, emerging terms)
+    # are small, so the mart tests' fixture rows serve as their source.
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_marts import _write_appeals, _write_text_tables
 
-
-def one_appeal():
-    """Return a one-row citizen_appeals table, so that the appeal marts have a source."""
-    import pyarrow as pa
-
-    text_columns = ["record_id", "category", "urgency", "region", "status", "text_ru"]
-    text_columns += ["text_kz", "reply_text", "duplicate", "quality_flags", "_batch_id"]
-    row = dict.fromkeys(text_columns, "x")
-    row.update(urgency="низкая", status="новая", duplicate="False")
-    schema = pa.schema(
-        [pa.field(name, pa.string()) for name in text_columns]
-        + [pa.field("_loaded_at", pa.timestamp("us", tz="UTC"))]
-    )
-    row["_loaded_at"] = dt.datetime.now(dt.UTC)
-    return pa.Table.from_pylist([row], schema=schema)
+    _write_appeals(silver / "citizen_appeals")
+    _write_text_tables(lake)
 
 
 def append_day(lake: Path, rows: int, points: int, weeks: int, seed: int) -> int:
