@@ -50,13 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the subcommand of ``argv``; return its exit code, 2 for a configuration error."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    return int(args.handler(args) or 0)
+    # A wrong name or setting is the user's to fix: one line, not a traceback.
+    from jobs.settings import ConfigError
+
+    try:
+        return int(args.handler(args) or 0)
+    except ConfigError as error:
+        print(f"boljam {args.command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
