@@ -399,14 +399,14 @@ def test_colour_classes_single_value():
     assert colour_for(3.0, classes) == "#bd0026"
 
 
-def test_metric_order_configured_first():
+def test_metric_order_configured_only():
     names = ["hit_rate_1pct", "pei_star_1pct", "coverage_80", "pai_1pct"]
-    assert SETTINGS.order_metrics(names) == [
-        "pai_1pct",
-        "pei_star_1pct",
-        "coverage_80",
-        "hit_rate_1pct",
-    ]
+    assert SETTINGS.order_metrics(names) == ["pai_1pct", "pei_star_1pct"]
+
+
+def test_metric_order_all_when_none_configured():
+    names = ["mae", "ape", "mae"]
+    assert SETTINGS.order_metrics(names) == ["ape", "mae"]
 
 
 def test_reports_conf_loads():

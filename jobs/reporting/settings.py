@@ -50,10 +50,14 @@ class ReportSettings(BaseModel):
     targets: dict[str, TargetReportSettings] = Field(default_factory=dict)
 
     def order_metrics(self, names: list[str]) -> list[str]:
-        """Sort metric names: configured ones in configured order, then the rest by name."""
+        """Return the configured metrics found in ``names``, in configured order.
+
+        The backtests hold more metrics than fit as columns on an A4 page, so only
+        the configured ones are shown. When none of them is found, every name is returned,
+        sorted.
+        """
         configured = [metric for metric in self.metrics if metric in names]
-        others = sorted(name for name in set(names) if name not in configured)
-        return configured + others
+        return configured or sorted(set(names))
 
     def model_for(self, target: str) -> str | None:
         settings = self.targets.get(target)
