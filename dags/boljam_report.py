@@ -100,7 +100,8 @@ def write_letters() -> list[str]:
     from jobs.letters.settings import load_letter_settings
     from jobs.settings import load_profile
 
-    letters = write_all(load_profile(), load_letter_settings())
+    profile = load_profile()
+    letters = write_all(profile, load_letter_settings(profile.letters_path))
     return [str(letter.pdf) for letter in letters]
 
 

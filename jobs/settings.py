@@ -80,6 +80,8 @@ class Profile(BaseModel):
     # Source catalogue and forecast targets of this profile; BOLJAM_SOURCES overrides the first.
     sources_file: str = "conf/sources.yml"
     forecasts_file: str = "conf/forecasts.yml"
+    # Recipients of the letters to agencies, with the targets each letter lists.
+    letters_file: str = "conf/letters.yml"
     # When set, the demo generates this synthetic country instead of seeding the real data.
     synth: SynthSettings | None = None
     # Forecast targets that `boljam demo` runs; None keeps the demo's own default.
@@ -116,6 +118,10 @@ class Profile(BaseModel):
     @property
     def forecasts_path(self) -> Path:
         return self.path(self.forecasts_file)
+
+    @property
+    def letters_path(self) -> Path:
+        return self.path(self.letters_file)
 
     @property
     def real_data(self) -> Path:

@@ -239,3 +239,16 @@ def test_smtp_url_parses_loopback():
 def test_smtp_url_rejects_other_scheme():
     with pytest.raises(SmtpConfigError, match="invalid SMTP URL"):
         parse_smtp_url("smtps://127.0.0.1:465")
+
+
+def test_kz_letters_name_kz_targets_only():
+    from jobs.settings import load_profile
+
+    profile = load_profile("kz")
+    assert profile.letters_path.name == "letters.yml"
+    assert profile.letters_path.parent.name == "kz"
+    settings = load_letter_settings(profile.letters_path)
+    targets = load_targets(profile.forecasts_path)
+    for region in settings.regions.values():
+        assert region.targets
+        assert set(region.targets) <= set(targets)

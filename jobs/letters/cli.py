@@ -36,14 +36,15 @@ def run(args: argparse.Namespace) -> int:
     from jobs.letters.settings import load_letter_settings
     from jobs.settings import load_profile
 
-    settings = load_letter_settings()
+    profile = load_profile()
+    settings = load_letter_settings(profile.letters_path)
     unknown = sorted(set(args.region or []) - set(settings.regions))
     if unknown:
         logger.error(
-            "unknown regions %s; conf/letters.yml has %s", unknown, sorted(settings.regions)
+            "unknown regions %s; %s has %s", unknown, profile.letters_path, sorted(settings.regions)
         )
         return 2
-    letters = write_letters(load_profile(), settings, args.region, send=not args.no_send)
+    letters = write_letters(profile, settings, args.region, send=not args.no_send)
     logger.info("wrote %s letters", len(letters))
     return 0
 
