@@ -43,15 +43,15 @@ def synthesise(profile: Profile) -> dict[str, int]:
     spec = profile.synth
     out = profile.path(spec.out_dir)
     config = profile.path(spec.config) if spec.config else DEFAULT_PATH
-    wanted = {
+    parameters = {
         "seed": spec.seed,
         "incidents": spec.incidents,
         "config_sha256": hashlib.sha256(config.read_bytes()).hexdigest(),
     }
     marker = profile.var / "demo" / "synth_parameters.json"
     manifest_path = out / "manifest.json"
-    if manifest_path.exists() and marker.exists() and json.loads(marker.read_text()) == wanted:
-        logger.info("synthetic country in %s already has %s; not generated again", out, wanted)
+    if manifest_path.exists() and marker.exists() and json.loads(marker.read_text()) == parameters:
+        logger.info("synthetic country in %s already has %s; not generated again", out, parameters)
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     else:
         for stale in (out, profile.lake):
@@ -62,7 +62,7 @@ def synthesise(profile: Profile) -> dict[str, int]:
         manifest = generate(spec.seed, spec.incidents, out, settings_path=config)
         logger.info("generated %s in %.1f s", out, time.monotonic() - began)
         marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps(wanted, indent=2) + "\n", encoding="utf-8")
+        marker.write_text(json.dumps(parameters, indent=2) + "\n", encoding="utf-8")
     return {
         f"{database}.{table}": rows
         for database, tables in manifest["rows"].items()

@@ -337,12 +337,12 @@ def _with_profile_options(command: list[str], profile: Profile) -> list[str]:
     import yaml
 
     if profile.dbt.vars:
-        given = {}
+        caller_vars = {}
         if "--vars" in command:
             position = command.index("--vars")
-            given = yaml.safe_load(command[position + 1]) or {}
+            caller_vars = yaml.safe_load(command[position + 1]) or {}
             del command[position : position + 2]
-        command += ["--vars", json.dumps({**profile.dbt.vars, **given})]
+        command += ["--vars", json.dumps({**profile.dbt.vars, **caller_vars})]
     selecting = {"--select", "-s", "--selector"}
     if (
         profile.dbt.select

@@ -69,6 +69,25 @@ def write_profile(root, real_data=None):
     return path
 
 
+def write_kz_profile(root, world):
+    """Write a profile as write_profile does that lands the kz catalogue from ``world``.
+
+    ``world`` is a folder written by ``boljam synth``, with its databases in agencies/.
+    """
+    from pathlib import Path
+
+    import yaml
+
+    from jobs.settings import PROJECT_ROOT
+
+    path = write_profile(root)
+    profile = yaml.safe_load(path.read_text(encoding="utf-8"))
+    profile["agency_db_dir"] = str(Path(world) / "agencies")
+    profile["sources_file"] = str(PROJECT_ROOT / "conf" / "kz" / "sources.yml")
+    path.write_text(yaml.safe_dump(profile), encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def tmp_profile(tmp_path, monkeypatch):
     """Point the active profile at a fresh lake under tmp_path and set a pseudonym key."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 import yaml
-from conftest import write_profile
+from conftest import write_kz_profile
 from deltalake import DeltaTable
 
 from jobs.settings import PROJECT_ROOT
@@ -50,11 +50,7 @@ def kz_lake(kz_world, tmp_path_factory):
     from jobs.settings import load_profile
 
     root = tmp_path_factory.mktemp("kz_lake")
-    path = write_profile(root)
-    profile = yaml.safe_load(path.read_text(encoding="utf-8"))
-    profile["agency_db_dir"] = str(kz_world / "agencies")
-    profile["sources_file"] = str(KZ_SOURCES)
-    path.write_text(yaml.safe_dump(profile), encoding="utf-8")
+    path = write_kz_profile(root, kz_world)
     patch = pytest.MonkeyPatch()
     patch.setenv("BOLJAM_PROFILE_FILE", str(path))
     patch.setenv("BOLJAM_PSEUDONYM_KEY", "kz-test-key-" + "0" * 32)

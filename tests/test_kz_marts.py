@@ -23,13 +23,12 @@ import duckdb
 import pandas as pd
 import pytest
 import yaml
-from conftest import write_profile
+from conftest import write_kz_profile
 
 from jobs.marts import KZ_SOURCE_TABLES
 from jobs.settings import PROJECT_ROOT
 
 REAL_DATA = PROJECT_ROOT.parent / "shared" / "data" / "real"
-KZ_SOURCES = PROJECT_ROOT / "conf" / "kz" / "sources.yml"
 SYNTH_CONF = PROJECT_ROOT / "conf" / "synth.yaml"
 INCIDENTS = 10_000
 SUPERVISION_KINDS = (
@@ -80,11 +79,7 @@ def kz_lake(kz_world, tmp_path_factory):
     from jobs.settings import load_profile
 
     root = tmp_path_factory.mktemp("kz_marts")
-    path = write_profile(root)
-    profile = yaml.safe_load(path.read_text(encoding="utf-8"))
-    profile["agency_db_dir"] = str(kz_world / "agencies")
-    profile["sources_file"] = str(KZ_SOURCES)
-    path.write_text(yaml.safe_dump(profile), encoding="utf-8")
+    path = write_kz_profile(root, kz_world)
     patch = pytest.MonkeyPatch()
     patch.setenv("BOLJAM_PROFILE_FILE", str(path))
     patch.setenv("BOLJAM_PSEUDONYM_KEY", "kz-marts-key-" + "0" * 32)

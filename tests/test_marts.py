@@ -770,5 +770,5 @@ def test_profile_vars_merge_under_caller_vars():
     command = _with_profile_options(["build", "--vars", "{window: 5, extra: x}"], profile)
     assert command[:1] == ["build"]
     assert command.count("--vars") == 1
-    given = json.loads(command[command.index("--vars") + 1])
-    assert given == {"kz_marts": True, "window": 5, "extra": "x"}
+    merged = json.loads(command[command.index("--vars") + 1])
+    assert merged == {"kz_marts": True, "window": 5, "extra": "x"}
