@@ -67,8 +67,8 @@ def observed_counts(profile: Profile, target):
     # The complete weeks come from every offence, as in the forecast job's panel.
     dates = table["local_date"].to_pandas()
     if target.offenses != "all":
-        wanted = pa.array(target.offenses, pa.string())
-        table = table.filter(pc.is_in(table["offense"], value_set=wanted))
+        offenses = pa.array(target.offenses, pa.string())
+        table = table.filter(pc.is_in(table["offense"], value_set=offenses))
     frame = table.to_pandas().rename(columns={f"h3_r{stored}": "h3_cell"})
     if stored != resolution:
         frame["h3_cell"] = [h3.cell_to_parent(cell, resolution) for cell in frame["h3_cell"]]

@@ -300,7 +300,7 @@ def coordinate_predictions(
         frame = pd.concat([kde, hotspot], ignore_index=True).assign(fold=fold)
         return frame[["fold", "method", "bandwidth_m", "h3_cell", "score"]]
 
-    # NOTE: each fold's group holds every earlier incident, so memory grows with incidents
+    # NOTE: each fold's group contains every earlier incident, so memory grows with incidents
     # times folds. That is fine for the real tables (85,530 Houston incidents) but not
     # checked at the 10-million-incident scale of bench/forecast.py.
     # One row without coordinates per fold, so that a fold with no earlier incidents still

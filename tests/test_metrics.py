@@ -123,8 +123,8 @@ def test_invalid_inputs_raise():
 
 
 def test_half_percent_of_two_hundred_cells():
-    # 0.005 * 200 = 1 cell flagged: the top-scored cell 0 holds 5 of 20 incidents, and the
-    # best single cell (199) holds 9.
+    # 0.005 * 200 = 1 cell flagged: the top-scored cell 0 contains 5 of 20 incidents, and
+    # the best single cell (199) contains 9.
     scores = [200 - i for i in range(200)]
     actual = [0] * 200
     actual[0], actual[1], actual[199] = 5, 6, 9
