@@ -4,7 +4,8 @@ Output folder layout::
 
     agencies/<name>.sqlite   one database per agency (crime_registry, calls_112, road_police,
                              admin_offences, probation, bank_fraud, operator_fraud, precursors)
-    dumps/                   weather_daily.csv, roads.geojson, gazetteer.csv
+    dumps/                   weather_daily.csv, roads.geojson, gazetteer.csv,
+                             regions/kz_regions_2022.geojson (generated region outlines)
     truth/                   expected counts per H3 cell and week, fraud incidents, planted items
     manifest.json            row counts, expected totals and the SHA-256 of every file
 

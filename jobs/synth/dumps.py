@@ -6,7 +6,7 @@ import csv
 import json
 from pathlib import Path
 
-from jobs.synth import geography
+from jobs.synth import geography, regions
 from jobs.synth import world as w
 from jobs.synth.sqlite_out import FAKE_NOTICE
 
@@ -25,7 +25,7 @@ def _csv(path: Path, header: list[str], rows, world: w.World) -> int:
 
 
 def write_dumps(world: w.World, out: Path) -> dict[str, int]:
-    """Write dumps/weather_daily.csv, dumps/roads.geojson and dumps/gazetteer.csv."""
+    """Write the weather, road, gazetteer and region outline dumps under ``out/dumps``."""
     dumps = out / "dumps"
     weather = world.weather
     dates = [str(d) for d in world.calendar.dates]
@@ -106,4 +106,5 @@ def write_dumps(world: w.World, out: Path) -> dict[str, int]:
         ),
         world,
     )
+    counts.update(regions.write_region_outlines(places, dumps / "regions", world.seed))
     return counts
