@@ -112,11 +112,15 @@ def run_forecast(
         )
 
     panel = build_panel(select_target_incidents(silver, target), weeks, target.horizon)
-    features = build_features(panel).persist()
+    features = build_features(
+        panel, target.features, target.country, target.subdivision, target.period
+    ).persist()
     params = target.lightgbm.to_params(target.seed)
     try:
         backtest = _run_backtest(spark, silver, panel, features, weeks, target, params)
-        history, upcoming = _final_frames(features, weeks.n_weeks, target.min_history_weeks)
+        history, upcoming = _final_frames(
+            features, weeks.n_weeks, target.min_history_weeks, _feature_columns(target)
+        )
     finally:
         features.unpersist()
     timings["features_and_backtest"] = time.monotonic() - started - sum(timings.values())
@@ -149,7 +153,7 @@ def run_forecast(
         prophet_model_uri = None
         if backtest["prophet"] is not None:
             prophet_model_uri = _log_prophet(backtest["prophet"], target_name)
-        model_version = _log_model(booster, history, target_name)
+        model_version = _log_model(booster, history, target_name, _feature_columns(target))
         promoted = False
         if model_version is not None:
             promoted, _ = apply_champion_rule(
@@ -183,6 +187,12 @@ def run_forecast(
     }
 
 
+def _feature_columns(target: TargetConfig) -> list[str]:
+    from models.features import feature_columns
+
+    return feature_columns(target.features, target.country)
+
+
 def _run_backtest(spark, silver, panel, features, weeks, target: TargetConfig, params) -> dict:
     """Run the rolling-origin backtest of the model, the baselines and Prophet.
 
@@ -202,7 +212,6 @@ def _run_backtest(spark, silver, panel, features, weeks, target: TargetConfig, p
         model_predictions,
         score_folds,
     )
-    from models.features import FEATURE_COLUMNS
     from models.metrics import fraction_label, mean_pei_star
     from models.panel import select_target_coordinates
     from models.spatial_baselines import (
@@ -220,7 +229,7 @@ def _run_backtest(spark, silver, panel, features, weeks, target: TargetConfig, p
     rows = fold_rows(features, folds, target.min_history_weeks)
     level = target.interval_level
     model_rows = model_predictions(
-        rows, FEATURE_COLUMNS, params, target.lightgbm.num_boost_round, level
+        rows, _feature_columns(target), params, target.lightgbm.num_boost_round, level
     ).toPandas()
     model_rows, evaluation_quantile, final_quantile = add_conformal_intervals(model_rows, level)
 
@@ -353,13 +362,11 @@ def _log_prophet(prophet: dict, target_name: str) -> str:
     return info.model_uri
 
 
-def _final_frames(features, n_weeks: int, min_history_weeks: int):
+def _final_frames(features, n_weeks: int, min_history_weeks: int, feature_columns: list[str]):
     """Return the final model's training rows and the forecast week's rows as pandas."""
     from pyspark.sql import functions as F
 
-    from models.features import FEATURE_COLUMNS
-
-    columns = ["h3_cell", "week_start", "week_index", "count", *FEATURE_COLUMNS]
+    columns = ["h3_cell", "week_start", "week_index", "count", *feature_columns]
     history = (
         features.filter(F.col("week_index").between(min_history_weeks, n_weeks - 1))
         .select(*columns)
@@ -375,10 +382,9 @@ def _final_frames(features, n_weeks: int, min_history_weeks: int):
 
 
 def _fit_final(history: pd.DataFrame, params: dict, target: TargetConfig) -> lightgbm.Booster:
-    from models.features import FEATURE_COLUMNS
     from models.training import fit_booster
 
-    return fit_booster(history, FEATURE_COLUMNS, params, target.lightgbm.num_boost_round)
+    return fit_booster(history, _feature_columns(target), params, target.lightgbm.num_boost_round)
 
 
 def _forecast_frame(
@@ -396,12 +402,12 @@ def _forecast_frame(
     """
     import pandas as pd
 
-    from models.features import FEATURE_COLUMNS
     from models.intervals import conformal_interval
     from models.metrics import rank_cells
     from models.training import feature_matrix, poisson_interval, top_contributions
 
-    predicted = booster.predict(feature_matrix(upcoming, FEATURE_COLUMNS))
+    columns = _feature_columns(target)
+    predicted = booster.predict(feature_matrix(upcoming, columns))
     if interval_quantile is None:
         lower, upper = poisson_interval(predicted, target.interval_level)
     else:
@@ -421,9 +427,7 @@ def _forecast_frame(
             "lower": lower,
             "upper": upper,
             "risk_rank": pd.Series(ranks, dtype="int32"),
-            "top_contributions": top_contributions(
-                booster, upcoming, FEATURE_COLUMNS, TOP_CONTRIBUTIONS
-            ),
+            "top_contributions": top_contributions(booster, upcoming, columns, TOP_CONTRIBUTIONS),
             "created_at": pd.Timestamp.now(tz="UTC").floor("us"),
         }
     ).sort_values("risk_rank", ignore_index=True)
@@ -434,13 +438,15 @@ def _log_run_inputs(target, weeks, n_cells, source_path, input_versions) -> None
 
     from models.tracking import code_version
 
-    settings = target.model_dump(exclude={"lightgbm", "description", "name"})
+    settings = target.model_dump(exclude={"lightgbm", "features", "description", "name"})
     settings["offenses"] = "all" if target.offenses == "all" else ",".join(sorted(target.offenses))
     params = {
         "target": target.name,
         **settings,
         **{f"lightgbm_{key}": value for key, value in target.lightgbm.model_dump().items()},
-        "objective": "poisson",
+        **{f"features_{key}": value for key, value in target.features.model_dump().items()},
+        "feature_columns": ",".join(_feature_columns(target)),
+        "objective": target.lightgbm.objective,
         "first_week": weeks.first_week.isoformat(),
         "last_week": weeks.last_week.isoformat(),
         "n_weeks": weeks.n_weeks,
@@ -462,17 +468,18 @@ def _log_backtest(scores: pd.DataFrame) -> None:
         mlflow.log_artifact(str(path))
 
 
-def _log_model(booster, history: pd.DataFrame, target_name: str) -> str | None:
+def _log_model(
+    booster, history: pd.DataFrame, target_name: str, feature_columns: list[str]
+) -> str | None:
     """Log the booster with its signature, register it and return the new model version."""
     import lightgbm
     import mlflow
     from mlflow.models import infer_signature
 
-    from models.features import FEATURE_COLUMNS
     from models.tracking import registered_model_name
     from models.training import feature_matrix
 
-    sample = feature_matrix(history.head(200), FEATURE_COLUMNS)
+    sample = feature_matrix(history.head(200), feature_columns)
     signature = infer_signature(sample, booster.predict(sample))
     info = mlflow.lightgbm.log_model(
         booster,

@@ -10,9 +10,17 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from jobs.settings import CONF_DIR, ConfigError, read_yaml
+from models.features import FeatureSettings
 
 FORECASTS_FILE = CONF_DIR / "forecasts.yml"
 
@@ -22,10 +30,13 @@ OFFENSE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class LightGBMSettings(BaseModel):
-    """LightGBM training parameters. The job always trains with the Poisson objective."""
+    """LightGBM training parameters, with the Poisson or the Tweedie objective."""
 
     model_config = ConfigDict(extra="forbid")
 
+    objective: Literal["poisson", "tweedie"] = "poisson"
+    # Used by the Tweedie objective only: 1 is Poisson, 2 is Gamma.
+    tweedie_variance_power: float = Field(1.5, gt=1, lt=2)
     num_boost_round: int = Field(200, ge=1, le=10_000)
     learning_rate: float = Field(0.05, gt=0, le=1)
     num_leaves: int = Field(31, ge=2)
@@ -36,9 +47,11 @@ class LightGBMSettings(BaseModel):
 
     def to_params(self, seed: int) -> dict:
         """Return the LightGBM parameter dict, single-threaded and deterministic for ``seed``."""
-        params = self.model_dump(exclude={"num_boost_round"})
+        excluded = {"num_boost_round"}
+        if self.objective != "tweedie":
+            excluded.add("tweedie_variance_power")
+        params = self.model_dump(exclude=excluded)
         params.update(
-            objective="poisson",
             seed=seed,
             deterministic=True,
             force_row_wise=True,
@@ -77,6 +90,11 @@ class TargetConfig(BaseModel):
     aggregate_model: Literal["prophet", "none"] = "prophet"
     interval_level: float = Field(gt=0, lt=1)
     seed: int
+    # ISO 3166 country code, and optional subdivision code, of the public holiday calendar
+    # (the ``holidays`` package). Without a country the model has no holiday feature.
+    country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
+    subdivision: str | None = None
+    features: FeatureSettings = Field(default_factory=FeatureSettings)
     lightgbm: LightGBMSettings = Field(default_factory=LightGBMSettings)
 
     @field_validator("offenses")
@@ -101,6 +119,22 @@ class TargetConfig(BaseModel):
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"unknown IANA time zone {value!r}") from error
         return value
+
+    @model_validator(mode="after")
+    def _check_holiday_calendar(self):
+        if self.subdivision is not None and self.country is None:
+            raise ValueError("subdivision needs a country")
+        if self.country is not None:
+            import holidays
+
+            try:
+                holidays.country_holidays(self.country, subdiv=self.subdivision)
+            except NotImplementedError as error:
+                raise ValueError(
+                    f"the holidays package has no calendar for country {self.country!r} "
+                    f"and subdivision {self.subdivision!r}: {error}"
+                ) from error
+        return self
 
     @field_validator("hotspot_fractions")
     @classmethod
