@@ -85,13 +85,24 @@ def latest_forecast(profile: Profile, target: str) -> pd.DataFrame:
 
 
 def target_section(
-    profile: Profile, target: str, settings: LetterSettings, text: dict, fmt: Formatter
+    profile: Profile,
+    target: str,
+    settings: LetterSettings,
+    text: dict,
+    fmt: Formatter,
+    cells: set[str] | None = None,
 ) -> dict[str, Any]:
-    """Return the letter section of one target: top cells, hot spots and focus cells."""
+    """Return the letter section of one target: top cells, hot spots and focus cells.
+
+    With ``cells`` the section lists only those cells, each with its rank among all cells
+    of the target.
+    """
     from jobs.hotspots.job import read_hotspots
     from jobs.reporting.data import ReportDataError, to_date
 
     hotspots = read_hotspots(profile, target)
+    if cells is not None:
+        hotspots = hotspots[hotspots["h3_cell"].isin(cells)]
     section: dict[str, Any] = {
         "target": target,
         "period": None,
@@ -104,9 +115,12 @@ def target_section(
     except ReportDataError as error:
         logger.warning("letter section of target %s has no forecast: %s", target, error)
         return section
+    period_start = forecasts["period_start"].iloc[0]
+    if cells is not None:
+        forecasts = forecasts[forecasts["h3_cell"].isin(cells)]
     top = forecasts.head(settings.top_cells)
     patterns = dict(zip(hotspots["h3_cell"], hotspots["pattern"], strict=True))
-    section["period"] = fmt.date(to_date(forecasts["period_start"].iloc[0]))
+    section["period"] = fmt.date(to_date(period_start))
     section["top_cells"] = [
         {
             "rank": row.risk_rank,
@@ -141,15 +155,22 @@ def write_letter(
     region_settings: RegionSettings,
     settings: LetterSettings,
     generated_at: datetime,
+    cells: dict[str, set[str]] | None = None,
 ) -> Letter:
-    """Write ``<var>/outbox/<date>/<region>_<date>.pdf`` and return the letter to send."""
+    """Write ``<var>/outbox/<date>/<region>_<date>.pdf`` and return the letter to send.
+
+    ``cells`` limits each target's section to the region's cells of that target.
+    """
     from jobs.reporting.context import load_messages
     from jobs.reporting.render import write_pdf
 
     text = load_messages(settings.language)
     fmt = Formatter(settings.language)
     sections = [
-        target_section(profile, target, settings, text, fmt) for target in region_settings.targets
+        target_section(
+            profile, target, settings, text, fmt, None if cells is None else cells[target]
+        )
+        for target in region_settings.targets
     ]
     subject = text["letter_subject"].format(
         region=region_settings.name, date=fmt.date(generated_at.date())

@@ -25,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--region",
         action="append",
-        help="region from conf/letters.yml; repeat for several; default all regions",
+        help="region of conf/letters.yml or code of its region outlines; repeat for several; "
+        "default all regions",
     )
     parser.add_argument(
         "--no-send", action="store_true", help="write the letters but send no e-mail"
@@ -33,16 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from jobs.letters.regions import letter_regions
     from jobs.letters.settings import load_letter_settings
     from jobs.settings import load_profile
 
     profile = load_profile()
     settings = load_letter_settings(profile.letters_path)
-    unknown = sorted(set(args.region or []) - set(settings.regions))
+    known = letter_regions(profile, settings)
+    unknown = sorted(set(args.region or []) - set(known))
     if unknown:
-        logger.error(
-            "unknown regions %s; %s has %s", unknown, profile.letters_path, sorted(settings.regions)
-        )
+        logger.error("unknown regions %s; %s has %s", unknown, profile.letters_path, sorted(known))
         return 2
     letters = write_letters(profile, settings, args.region, send=not args.no_send)
     logger.info("wrote %s letters", len(letters))
@@ -60,14 +61,18 @@ def write_letters(
     from jobs.letters.build import write_letter
     from jobs.letters.mail import build_message, configured_server
     from jobs.letters.mail import send as send_message
+    from jobs.letters.regions import letter_regions
 
     generated_at = generated_at or datetime.now(UTC)
     server = configured_server(settings.smtp_conn_id) if send else None
     if send and server is None:
         logger.info("no SMTP server configured; letters stay in the outbox")
+    known = letter_regions(profile, settings)
     letters = []
-    for region in regions or list(settings.regions):
-        letter = write_letter(profile, region, settings.regions[region], settings, generated_at)
+    for region in regions or list(known):
+        letter = write_letter(
+            profile, region, known[region].settings, settings, generated_at, known[region].cells
+        )
         letters.append(letter)
         if server is not None:
             message = build_message(
