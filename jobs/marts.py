@@ -10,6 +10,8 @@ Before a command that reads sources, two steps prepare them:
 
 - ``write_h3_cells`` writes the ``silver/h3_cells`` Delta table with the H3 attributes of
   every cell in the silver incident tables, because DuckDB has no H3 functions offline.
+- ``jobs.areas.write_incident_districts`` writes ``silver/incident_districts`` with the
+  district outline each incident falls in, because DuckDB has no spatial functions offline.
 - On the ``postgres`` target, ``copy_lake_to_postgres`` copies the silver and gold Delta
   tables into the ``silver`` and ``gold`` schemas of the target database, because the
   PostgreSQL sources read plain tables there.
@@ -48,6 +50,8 @@ SOURCE_TABLES = {
         "rejects",
         "citizen_appeals",
         "h3_cells",
+        "portland_districts",
+        "incident_districts",
         "appeals",
         "media_items",
     ),
@@ -58,6 +62,7 @@ SOURCE_TABLES = {
 # postgres target gets copies of those the lake has, and the others are skipped silently.
 KZ_SOURCE_TABLES = (
     "kz_crime_cases",
+    "kz_regions",
     "kz_bank_fraud",
     "kz_operator_fraud",
     "kz_admin_offences",
@@ -364,13 +369,16 @@ def run_dbt(
     target is ``--target`` in ``args`` if given, else ``profile.dbt.target``. On the
     ``postgres`` target the database is ``postgres_url``, else ``$BOLJAM_PG_URL``, else
     ``DEFAULT_POSTGRES_URL``. Before ``build``, ``run``, ``test`` and ``source`` commands
-    the H3 cell table is written and, on the postgres target, the lake tables are copied.
+    the H3 cell and incident district tables are written and, on the postgres target, the
+    lake tables are copied.
 
     Raises:
         DbtRunError: dbt could not start or parse, or a model, test or unit test failed.
         PostgresCopyError: copying the lake tables into PostgreSQL failed.
     """
     from dbt.cli.main import dbtRunner
+
+    from jobs.areas import write_incident_districts
 
     profile = profile or load_profile()
     target = _target_option(args) or profile.dbt.target
@@ -382,6 +390,7 @@ def run_dbt(
     environment["BOLJAM_DBT_TARGET"] = target
     if args and args[0] in _SOURCE_READING_COMMANDS:
         write_h3_cells(profile)
+        write_incident_districts(profile)
         if postgres_url:
             copy_lake_to_postgres(profile, postgres_url)
     Path(environment["BOLJAM_DUCKDB_PATH"]).parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ DUMPS = {
     "complaints": "kz_citizen_complaints.csv.gz",
     "headlines": "tengrinews_headlines_2025.csv.gz",
     "articles": "media_article_kk_2025-12-13.txt",
+    "districts": "portland_police_districts.zip",
 }
 
 

@@ -117,7 +117,7 @@ class Source(BaseModel):
     # files: sub-folder of the landing folder, glob pattern, format and text encoding.
     landing: str | None = None
     pattern: str = "*"
-    format: Literal["csv", "jsonl", "parquet", "shapefile", "text"] = "csv"
+    format: Literal["csv", "geojson", "jsonl", "parquet", "shapefile", "text"] = "csv"
     encoding: Literal["auto", "utf-8", "cp1251"] = "auto"
     delimiter: str = ","
     required_columns: list[str] = Field(default_factory=list)

@@ -72,7 +72,8 @@ def write_profile(root, real_data=None):
 def write_kz_profile(root, world):
     """Write a profile as write_profile does that lands the kz catalogue from ``world``.
 
-    ``world`` is a folder written by ``boljam synth``, with its databases in agencies/.
+    ``world`` is a folder written by ``boljam synth``, with its databases in agencies/ and
+    its dump files, the landing folder, in dumps/.
     """
     from pathlib import Path
 
@@ -83,6 +84,7 @@ def write_kz_profile(root, world):
     path = write_profile(root)
     profile = yaml.safe_load(path.read_text(encoding="utf-8"))
     profile["agency_db_dir"] = str(Path(world) / "agencies")
+    profile["landing_dir"] = str(Path(world) / "dumps")
     profile["sources_file"] = str(PROJECT_ROOT / "conf" / "kz" / "sources.yml")
     path.write_text(yaml.safe_dump(profile), encoding="utf-8")
     return path

@@ -260,6 +260,61 @@ def test_fraud_unregistered_share_per_region(kz_world, kz_marts):
         )
 
 
+def test_dim_area_has_2022_regions(kz_marts):
+    from jobs.synth.geography import REGIONS_2022
+
+    frame = _query(
+        kz_marts,
+        "select area_key, area_level, parent_area_key, area_code, area_name"
+        " from marts.dim_area order by area_key",
+    )
+    regions = frame[frame["area_level"] == "region"]
+    assert sorted(regions["area_code"]) == sorted(code for code, _, _ in REGIONS_2022)
+    assert dict(zip(regions["area_code"], regions["area_name"], strict=True)) == {
+        code: name for code, name, _ in REGIONS_2022
+    }
+    assert set(regions["parent_area_key"]) == {"kazakhstan"}
+    assert list(frame.loc[frame["area_level"] == "country", "area_key"]) == ["kazakhstan"]
+
+
+def test_dim_area_places_inside_regions(kz_world, kz_marts):
+    import shapely
+
+    outlines = _query(
+        kz_marts,
+        "select area_code, outline_wkt from marts.dim_area where area_level = 'region'",
+    )
+    shapes = dict(zip(outlines["area_code"], shapely.from_wkt(outlines["outline_wkt"]), strict=True))
+    places = pd.read_csv(kz_world / "dumps" / "gazetteer.csv", comment="#")
+    assert len(places) > 200
+    outside = [
+        (row.place_name, row.region_code)
+        for row in places.itertuples()
+        if not shapes[row.region_code].contains(shapely.Point(row.longitude, row.latitude))
+    ]
+    assert outside == []
+
+
+def test_dim_area_region_case_counts(kz_lake, kz_marts):
+    from deltalake import DeltaTable
+
+    cases = DeltaTable(str(kz_lake.table_path("silver", "kz_crime_cases"))).to_pandas(
+        columns=["region_code"]
+    )
+    expected = cases["region_code"].value_counts().to_dict()
+    frame = _query(
+        kz_marts,
+        "select area_level, area_code, incident_count, area_km2 from marts.dim_area",
+    )
+    regions = frame[frame["area_level"] == "region"]
+    actual = dict(zip(regions["area_code"], regions["incident_count"].astype(int), strict=True))
+    assert {code: count for code, count in actual.items() if count} == expected
+    country = frame[frame["area_level"] == "country"].iloc[0]
+    assert int(country["incident_count"]) == len(cases)
+    # Kazakhstan covers about 2.7 million km2, and the generated hull adds a margin.
+    assert 2.0e6 < country["area_km2"] < 4.0e6
+
+
 @pytest.fixture(scope="module")
 def kz_postgres(kz_lake, postgres_url):
     """Build the kz models on the postgres target into a fresh database; return its URL."""

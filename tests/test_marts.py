@@ -154,6 +154,33 @@ def _write_table(path: Path, rows: list[dict], extra_fields: list) -> None:
     write_deltalake(str(path), pa.Table.from_pylist(rows, schema=schema))
 
 
+# Fixture district outlines in WGS84: 100 around PORTLAND_C, 200 around PORTLAND_D and
+# 300 south of both, with no incident.
+FIXTURE_DISTRICTS = {
+    "100": "POLYGON ((-122.69 45.51, -122.67 45.51, -122.67 45.52, -122.69 45.52, -122.69 45.51))",
+    "200": "POLYGON ((-122.66 45.54, -122.64 45.54, -122.64 45.56, -122.66 45.56, -122.66 45.54))",
+    "300": "POLYGON ((-122.69 45.40, -122.67 45.40, -122.67 45.42, -122.69 45.42, -122.69 45.40))",
+}
+
+
+def _write_districts(path: Path) -> None:
+    """Write a silver portland_districts table as the shapefile landing writes it."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    loaded_at = dt.datetime(2016, 10, 1, tzinfo=dt.UTC)
+    rows = [
+        {
+            "record_id": code, "DISTRICT": code, "PRECINCT": "CE", "Shape_Area": "0.5",
+            "geometry_wkt": wkt, "geometry_area_km2": "3.5",
+            "geometry_centroid_lat": "45.5", "geometry_centroid_lon": "-122.7",
+            "quality_flags": "", "_batch_id": "fixture", "_loaded_at": loaded_at,
+        }
+        for code, wkt in FIXTURE_DISTRICTS.items()
+    ]  # fmt: skip
+    write_deltalake(str(path), pa.Table.from_pylist(rows))
+
+
 def _write_rejects(path: Path) -> None:
     import pyarrow as pa
     from deltalake import write_deltalake
@@ -337,6 +364,7 @@ def write_fixture_lake(lake: Path) -> None:
         ],
     )
     _write_rejects(silver / "rejects")
+    _write_districts(silver / "portland_districts")
     _write_appeals(silver / "citizen_appeals")
     _write_gold(lake / "gold")
     _write_text_tables(lake)
@@ -524,11 +552,11 @@ def test_dim_h3_cell_r7_has_no_r8_parent(built_marts):
     assert rows == [(cell_r7, None, "edinburgh")]
 
 
-def test_dim_area_per_city(built_marts):
+def test_dim_area_cities(built_marts):
     rows = _query(
         built_marts,
-        "select city, first_date, last_date, incident_count, h3_r8_cell_count, mean_lat"
-        " from marts.dim_area order by city",
+        "select area_key, first_date, last_date, incident_count, h3_r8_cell_count, centroid_lat"
+        " from marts.dim_area where area_level = 'city' order by area_key",
     )
     assert [row[:5] for row in rows] == [
         ("edinburgh", dt.date(2012, 3, 6), dt.date(2012, 3, 8), 2, 1),
@@ -537,6 +565,21 @@ def test_dim_area_per_city(built_marts):
     ]
     # h1 to h4 at point A, h5 and h6 at point B: (4 x 29.7604 + 2 x 29.7) / 6.
     assert rows[1][5] == pytest.approx(29.7402667, abs=1e-6)
+
+
+def test_dim_area_districts_count_calls(built_marts):
+    rows = _query(
+        built_marts,
+        "select area_key, parent_area_key, area_code, incident_count, first_date, last_date,"
+        " outline_wkt from marts.dim_area where area_level = 'district' order by area_key",
+    )
+    # p1 and p2 at PORTLAND_C in district 100, p3 at PORTLAND_D in 200, none in 300.
+    assert [row[:6] for row in rows] == [
+        ("portland/district/100", "portland", "100", 2, dt.date(2016, 8, 1), dt.date(2016, 8, 7)),
+        ("portland/district/200", "portland", "200", 1, dt.date(2016, 8, 10), dt.date(2016, 8, 10)),
+        ("portland/district/300", "portland", "300", 0, None, None),
+    ]
+    assert [row[6] for row in rows] == list(FIXTURE_DISTRICTS.values())
 
 
 def test_area_daily_panel_size(built_marts):

@@ -94,8 +94,8 @@ def read_records(path: Path, source: Source):
 
     if source.format == "parquet":
         frame = _strings(pd.read_parquet(path))
-    elif source.format == "shapefile":
-        frame = _read_shapefile(path)
+    elif source.format in ("shapefile", "geojson"):
+        frame = _read_outlines(path)
     else:
         decoded = decode(read_bytes(path), source.encoding)
         if source.format == "text":
@@ -163,12 +163,44 @@ def _read_csv(decoded: DecodedText, path: Path, source: Source):
     return frame
 
 
-def _read_shapefile(path: Path):
+def _read_outlines(path: Path):
+    """Read a shapefile (zipped or not) or GeoJSON into text columns and WGS84 geometry.
+
+    The geometry becomes ``geometry_wkt`` in WGS84 lon/lat, with its geodesic area on the
+    WGS84 ellipsoid (``geometry_area_km2``) and the centroid of the lon/lat shape
+    (``geometry_centroid_lat``, ``geometry_centroid_lon``). An invalid outline, such as a
+    ring that touches itself, is repaired with ``GeoSeries.make_valid`` and flagged in
+    ``geometry_repaired``.
+    """
     import pyogrio
+    import pyproj
+    import shapely
 
     target = f"zip://{path}" if path.suffix == ".zip" else str(path)
     frame = pyogrio.read_dataframe(target)
-    frame["geometry_wkt"] = frame.geometry.to_wkt()
+    if frame.crs is None:
+        raise FileFormatError(
+            f"file {path} declares no CRS (missing .prj); add it so that the outlines "
+            "can be reprojected to WGS84"
+        )
+    frame = frame.to_crs(4326)
+    invalid = ~shapely.is_valid(frame.geometry.to_numpy())
+    if invalid.any():
+        logger.warning("file %s: repaired %s invalid outlines", path, int(invalid.sum()))
+    frame["geometry"] = frame.geometry.make_valid()
+    frame["geometry_repaired"] = invalid
+    geodesic = pyproj.Geod(ellps="WGS84")
+    areas = [
+        None if shape is None else abs(geodesic.geometry_area_perimeter(shape)[0]) / 1e6
+        for shape in frame.geometry
+    ]
+    # shapely, because geopandas warns about centroids in a geographic CRS.
+    centroids = shapely.centroid(frame.geometry.to_numpy())
+    # 9 decimals of a degree are about 0.1 mm. The default of 6 moves borders by up to 10 cm.
+    frame["geometry_wkt"] = frame.geometry.to_wkt(rounding_precision=9)
+    frame["geometry_area_km2"] = [None if area is None else f"{area:.6f}" for area in areas]
+    frame["geometry_centroid_lat"] = shapely.get_y(centroids).round(6)
+    frame["geometry_centroid_lon"] = shapely.get_x(centroids).round(6)
     return _strings(frame.drop(columns="geometry"))
 
 
