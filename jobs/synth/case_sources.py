@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from jobs.synth import world as w
 from jobs.synth.identifiers import make_bins
@@ -113,12 +115,14 @@ COMPANY_WORDS = [
 ]
 
 
-def write_admin_offences(world: w.World, out: Path) -> tuple[dict, list[PlantedRow]]:
+def write_admin_offences(
+    world: w.World, out: Path, database_url: str | None = None
+) -> tuple[dict, list[PlantedRow]]:
     """Write admin_offences.sqlite with planted penalties above the maximum, late decisions
     and duplicate penalties for one event."""
     settings = world.settings.admin_offences
     planted_rates = settings.planted
-    db = _open(world, out, "admin_offences", ADMIN_DDL)
+    db = _open(world, out, "admin_offences", ADMIN_DDL, database_url)
     articles = list(settings.articles)
     db.insert(
         "articles",
@@ -182,24 +186,24 @@ def write_admin_offences(world: w.World, out: Path) -> tuple[dict, list[PlantedR
         db.insert(
             "offences",
             {
-                "offence_id": offence_id.tolist(),
-                "protocol_no": [f"AP{o:010d}" for o in offence_id.tolist()],
-                "event_ref": [f"EV{e:010d}" for e in event_ref[rows].tolist()],
-                "article": article_array[article[rows]].tolist(),
+                "offence_id": offence_id,
+                "protocol_no": w.numbered("AP", offence_id, 10),
+                "event_ref": w.numbered("EV", event_ref[rows], 10),
+                "article": article_array[article[rows]],
                 "offence_at": _text(world, hour, second, region),
                 "decision_at": decision_text,
                 "updated_at": _text(
                     world, decision_hour + rng.integers(1, 72, count), second, region
                 ),
-                "offender_iin": world.persons.iins[offender_rows].tolist(),
-                "offender_name": world.persons.names[offender_rows].tolist(),
-                "offender_birth_date": world.persons.birth_date_text[offender_rows].tolist(),
+                "offender_iin": world.persons.take("iins", offender_rows),
+                "offender_name": world.persons.take("names", offender_rows),
+                "offender_birth_date": world.persons.take("birth_date_text", offender_rows),
                 "region_code": _regions(world, region),
                 "city": _city(world, cell),
-                "lat": lat.tolist(),
-                "lon": lon.tolist(),
-                "penalty_mrp": penalty[rows].tolist(),
-                "penalty_kzt": (penalty[rows] * mrp).tolist(),
+                "lat": lat,
+                "lon": lon,
+                "penalty_mrp": penalty[rows],
+                "penalty_kzt": penalty[rows] * mrp,
             },
         )
         ids = offence_id.tolist()
@@ -240,7 +244,9 @@ def _date_text(dates: np.ndarray) -> list[str]:
     return np.datetime_as_string(dates.astype("datetime64[D]"), unit="D").tolist()
 
 
-def write_probation(world: w.World, out: Path) -> tuple[dict, list[PlantedRow]]:
+def write_probation(
+    world: w.World, out: Path, database_url: str | None = None
+) -> tuple[dict, list[PlantedRow]]:
     """Write probation.sqlite with planted missed check-ins left without a warning and
     check-ins recorded after the sentence ended."""
     settings = world.settings.probation
@@ -256,17 +262,17 @@ def write_probation(world: w.World, out: Path) -> tuple[dict, list[PlantedRow]]:
     region = world.grid_region[cell]
     office = [
         f"UIS-{r}-{p % 5 + 1:02d}"
-        for r, p in zip(_regions(world, region), cell.tolist(), strict=True)
+        for r, p in zip(_regions(world, region).to_pylist(), cell.tolist(), strict=True)
     ]
     interval = settings.checkin_interval_days
-    db = _open(world, out, "probation", PROBATION_DDL)
+    db = _open(world, out, "probation", PROBATION_DDL, database_url)
     db.insert(
         "probationers",
         {
             "person_id": list(range(1, people + 1)),
-            "iin": world.persons.iins[person].tolist(),
-            "full_name": world.persons.names[person].tolist(),
-            "birth_date": world.persons.birth_date_text[person].tolist(),
+            "iin": world.persons.take("iins", person),
+            "full_name": world.persons.take("names", person),
+            "birth_date": world.persons.take("birth_date_text", person),
             "region_code": _regions(world, region),
             "city": _city(world, cell),
             "office_code": office,
@@ -312,7 +318,7 @@ def write_probation(world: w.World, out: Path) -> tuple[dict, list[PlantedRow]]:
         warning_text = _date_text(warning_days)
         checkin_hour = (date_array - start).astype(np.int64) * 24 + checkin_time // 3600
         checkin_text = _text(world, checkin_hour, checkin_time % 3600, region[owner])
-        checked = [None if m else t for m, t in zip(missed.tolist(), checkin_text, strict=True)]
+        checked = pc.if_else(pa.array(missed), pa.scalar(None, pa.string()), checkin_text)
         warnings = [
             t if m and not u else None
             for m, u, t in zip(missed.tolist(), unwarned.tolist(), warning_text, strict=True)
@@ -327,7 +333,9 @@ def write_probation(world: w.World, out: Path) -> tuple[dict, list[PlantedRow]]:
                 "checked_in_at": checked,
                 "warning_issued_at": warnings,
                 "office_code": [office[o] for o in owner.tolist()],
-                "updated_at": [f"{t} 18:00:00" for t in _date_text(date_array + 6)],
+                "updated_at": pc.binary_join_element_wise(
+                    pa.array(_date_text(date_array + 6), pa.string()), " 18:00:00", ""
+                ),
             },
         )
         for i in np.flatnonzero(unwarned).tolist():
@@ -366,7 +374,9 @@ def _plan_spikes(rng, holders: int, months: np.ndarray, planted) -> dict[tuple[i
     }
 
 
-def write_precursors(world: w.World, out: Path) -> tuple[dict, list[PlantedRow]]:
+def write_precursors(
+    world: w.World, out: Path, database_url: str | None = None
+) -> tuple[dict, list[PlantedRow]]:
     """Write precursors.sqlite with planted monthly volume spikes and unlicensed movements."""
     settings = world.settings.precursor
     rng = w.rng_for(world.seed, w.STREAM_PRECURSOR)
@@ -393,7 +403,7 @@ def write_precursors(world: w.World, out: Path) -> tuple[dict, list[PlantedRow]]
     start = np.datetime64(world.calendar.start, "D")
     valid_from = start - rng.integers(30, 2000, holders)
     valid_to = start + world.calendar.days + rng.integers(30, 900, holders)
-    db = _open(world, out, "precursors", PRECURSOR_DDL)
+    db = _open(world, out, "precursors", PRECURSOR_DDL, database_url)
     db.insert(
         "licences",
         {
@@ -475,8 +485,8 @@ def write_precursors(world: w.World, out: Path) -> tuple[dict, list[PlantedRow]]
                 ].tolist(),
                 "substance": substances[substance[licence[rows]]].tolist(),
                 "quantity_kg": quantity[rows].tolist(),
-                "moved_at": [moved[i] for i in rows.tolist()],
-                "updated_at": [moved[i] for i in rows.tolist()],
+                "moved_at": moved.take(rows),
+                "updated_at": moved.take(rows),
                 "origin_region": _regions(world, region[licence[rows]]),
                 "origin_city": city_names[world.grid.place[origin_cell[rows]]].tolist(),
                 "destination_region": _regions(world, world.grid_region[destination[rows]]),

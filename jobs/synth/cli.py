@@ -9,6 +9,11 @@ Output folder layout::
     truth/                   expected counts per H3 cell and week, fraud incidents, planted items
     manifest.json            row counts, expected totals and the SHA-256 of every file
 
+With ``--database-url postgresql://...`` the agency databases are written as schemas of
+that PostgreSQL database (one schema per agency, named as above) instead of SQLite files.
+Point the kz source catalogue at them with the variables of
+``postgres_out.catalogue_environment``.
+
 The writers run in two groups of processes (``--jobs``). Each group builds the same world
 from the seed and regenerates the events it needs, so the files do not depend on the
 number of processes.
@@ -34,7 +39,7 @@ GROUPS = (
 )
 
 
-def _run_group(names, seed, incidents, out, settings_path, real_dir) -> dict:
+def _run_group(names, seed, incidents, out, settings_path, real_dir, database_url=None) -> dict:
     from jobs.synth import case_sources, dumps, incident_sources, truth
     from jobs.synth.config import load_synth_settings
     from jobs.synth.world import build_world
@@ -45,20 +50,20 @@ def _run_group(names, seed, incidents, out, settings_path, real_dir) -> dict:
     for name in names:
         logger.info("writing %s", name)
         if name == "crime_registry":
-            result["rows"].update(incident_sources.write_crime_registry(world, out))
+            result["rows"].update(incident_sources.write_crime_registry(world, out, database_url))
         elif name == "calls_112":
-            result["rows"].update(incident_sources.write_calls(world, out))
+            result["rows"].update(incident_sources.write_calls(world, out, database_url))
         elif name == "road_police":
-            result["rows"].update(incident_sources.write_road_police(world, out))
+            result["rows"].update(incident_sources.write_road_police(world, out, database_url))
         elif name == "fraud_feeds":
-            result["rows"].update(incident_sources.write_fraud_feeds(world, out))
+            result["rows"].update(incident_sources.write_fraud_feeds(world, out, database_url))
         elif name in ("admin_offences", "probation", "precursors"):
             writer = {
                 "admin_offences": case_sources.write_admin_offences,
                 "probation": case_sources.write_probation,
                 "precursors": case_sources.write_precursors,
             }[name]
-            rows, planted = writer(world, out)
+            rows, planted = writer(world, out, database_url)
             result["rows"].update(rows)
             result["planted"].extend(planted)
         elif name == "truth":
@@ -96,16 +101,27 @@ def generate(
     jobs: int = 2,
     settings_path: Path | None = None,
     real_dir: Path | None = None,
+    database_url: str | None = None,
 ) -> dict:
-    """Generate the synthetic world into ``out`` and return the manifest."""
+    """Generate the synthetic world into ``out`` and return the manifest.
+
+    With ``database_url`` (postgresql://...) the agency databases become schemas of that
+    PostgreSQL database instead of files under ``out/agencies``.
+    """
     from jobs.synth import truth
+    from jobs.synth.postgres_out import check_url
+
+    if database_url:
+        check_url(database_url)
 
     if real_dir is None:
         from jobs.settings import load_profile
 
         real_dir = load_profile().real_data
     out.mkdir(parents=True, exist_ok=True)
-    arguments = [(names, seed, incidents, out, settings_path, real_dir) for names in GROUPS]
+    arguments = [
+        (names, seed, incidents, out, settings_path, real_dir, database_url) for names in GROUPS
+    ]
     if jobs > 1:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(jobs, len(GROUPS)), mp_context=context) as pool:
@@ -132,6 +148,7 @@ def generate(
         "fake": True,
         "seed": seed,
         "incidents": incidents,
+        "agency_output": "postgresql" if database_url else "sqlite",
         "rows": {db: dict(sorted(tables.items())) for db, tables in sorted(rows.items())},
         "dump_rows": dict(sorted(dump_rows.items())),
         "expected_totals": dict(sorted(totals.items())),
@@ -164,6 +181,14 @@ def add_arguments(parser) -> None:
         help="parameter file; default conf/synth.yaml",
     )
     parser.add_argument(
+        "--database-url",
+        default=None,
+        help=(
+            "write the agency databases as schemas of this PostgreSQL database "
+            "(postgresql://user@host:port/db) instead of SQLite files; default SQLite"
+        ),
+    )
+    parser.add_argument(
         "--real-data",
         type=Path,
         default=None,
@@ -172,12 +197,31 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    manifest = generate(args.seed, args.incidents, args.out, args.jobs, args.config, args.real_data)
+    manifest = generate(
+        args.seed,
+        args.incidents,
+        args.out,
+        args.jobs,
+        args.config,
+        args.real_data,
+        args.database_url,
+    )
     logger.info(
-        "synthetic world written to %s: %s rows in %s databases, %s planted items",
+        "synthetic world written to %s: %s rows in %s %s databases, %s planted items",
         args.out,
         sum(sum(t.values()) for t in manifest["rows"].values()),
         len(manifest["rows"]),
+        manifest["agency_output"],
         sum(manifest["planted"].values()),
     )
+    if args.database_url:
+        from jobs.synth.postgres_out import catalogue_environment
+
+        names = catalogue_environment(args.database_url, manifest["rows"])
+        logger.info(
+            "agency schemas %s written; set %s to the database URL with "
+            "options=-csearch_path=<schema> to ingest them",
+            ", ".join(manifest["rows"]),
+            ", ".join(names),
+        )
     return 0

@@ -11,6 +11,7 @@ A BIN (business identification number) uses the same check digit.
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
 FIRST_WEIGHTS = np.arange(1, 12)
 SECOND_WEIGHTS = np.array([3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2])
@@ -238,3 +239,11 @@ class PersonPool:
         self.birth_date_text = np.array(
             self.birth_dates.astype("datetime64[D]").astype(str).tolist(), dtype=object
         )
+        self._arrow = {
+            name: pa.array(getattr(self, name), pa.string())
+            for name in ("iins", "names", "phones", "birth_date_text")
+        }
+
+    def take(self, field: str, index: np.ndarray) -> pa.StringArray:
+        """Return one text field ("iins", "names", "phones", "birth_date_text") at ``index``."""
+        return self._arrow[field].take(index)

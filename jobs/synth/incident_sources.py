@@ -6,8 +6,11 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from jobs.synth import world as w
+from jobs.synth.postgres_out import PostgresDatabase
 from jobs.synth.processes import (
     CrimeProcess,
     FraudBatch,
@@ -25,7 +28,7 @@ CASE_STATUSES = np.array(
 )
 CASE_STATUS_PROBABILITY = [0.5, 0.25, 0.15, 0.1]
 FRAUD_ARTICLE = "190"
-HOUSE_NUMBERS = np.array([str(number) for number in range(200)], dtype=object)
+HOUSE_NUMBERS = pa.array([str(number) for number in range(200)], pa.string())
 # Free-text descriptions in Russian, as the feeds' analysts write them.
 SCHEME_DESCRIPTIONS = {
     "fake_bank_security_call": (
@@ -138,7 +141,14 @@ OPERATOR_DDL = [
 ]
 
 
-def _open(world: w.World, out: Path, name: str, ddl: list[str]) -> Database:
+def _open(
+    world: w.World, out: Path, name: str, ddl: list[str], database_url: str | None = None
+) -> Database | PostgresDatabase:
+    """Open agencies/<name>.sqlite, or the schema <name> when a PostgreSQL URL is given."""
+    if database_url:
+        return PostgresDatabase(
+            database_url, name, ddl, metadata_rows(world, name), world.settings.batch_rows
+        )
     return Database(
         out / "agencies" / f"{name}.sqlite",
         ddl,
@@ -147,17 +157,16 @@ def _open(world: w.World, out: Path, name: str, ddl: list[str]) -> Database:
     )
 
 
-def _text(world: w.World, hours, seconds, regions) -> list[str]:
+def _text(world: w.World, hours, seconds, regions) -> pa.StringArray:
     return w.timestamp_text(world, w.to_almaty_hours(world, hours, regions), seconds)
 
 
-def _city(world: w.World, cells: np.ndarray) -> list[str]:
-    names = np.array(world.places.name, dtype=object)
-    return names[world.grid.place[cells]].tolist()
+def _city(world: w.World, cells: np.ndarray) -> pa.StringArray:
+    return pa.array(world.places.name, pa.string()).take(world.grid.place[cells])
 
 
-def _regions(world: w.World, region_index: np.ndarray) -> list[str]:
-    return np.array(world.region_codes, dtype=object)[region_index].tolist()
+def _regions(world: w.World, region_index: np.ndarray) -> pa.StringArray:
+    return pa.array(world.region_codes, pa.string()).take(region_index)
 
 
 class FraudTruthWriter:
@@ -219,7 +228,7 @@ class FraudTruthWriter:
             self.writer.close()
 
 
-def write_crime_registry(world: w.World, out: Path) -> dict:
+def write_crime_registry(world: w.World, out: Path, database_url: str | None = None) -> dict:
     """Write crime_registry.sqlite and the truth about fraud incidents and their registration.
 
     Every crime event becomes a case; a fraud incident becomes a case unless the region's
@@ -227,7 +236,7 @@ def write_crime_registry(world: w.World, out: Path) -> dict:
     """
     from jobs.synth.geography import REGIONS_2022
 
-    db = _open(world, out, "crime_registry", REGISTRY_DDL)
+    db = _open(world, out, "crime_registry", REGISTRY_DDL, database_url)
     db.insert(
         "regions",
         {
@@ -280,15 +289,15 @@ def write_crime_registry(world: w.World, out: Path) -> dict:
         registered_hour = hour + delay
         # ERDR number: two-digit year of registration, region number, case id (15 digits).
         year = world.hour_year[registered_hour] % 100
-        erdr = list(map(str, ((year * 100 + region + 10) * 10**11 + case_id).tolist()))
+        erdr = ((year * 100 + region + 10) * 10**11 + case_id).astype(str).astype(object)
         houses = rng.integers(1, 200, size)
         db.insert(
             "criminal_cases",
             {
-                "case_id": case_id.tolist(),
+                "case_id": case_id,
                 "erdr_no": erdr,
-                "crime_type": type_names[kind].tolist(),
-                "article": articles[kind].tolist(),
+                "crime_type": type_names[kind],
+                "article": articles[kind],
                 "occurred_at": _text(world, hour, second, region),
                 "registered_at": _text(world, registered_hour, second, region),
                 "updated_at": _text(
@@ -296,32 +305,30 @@ def write_crime_registry(world: w.World, out: Path) -> dict:
                 ),
                 "region_code": _regions(world, region),
                 "city": _city(world, cell),
-                "address": (world.cell_address_prefix[cell] + HOUSE_NUMBERS[houses]).tolist(),
-                "lat": all_lat.tolist(),
-                "lon": all_lon.tolist(),
-                "victim_iin": world.persons.iins[victim].tolist(),
-                "victim_name": world.persons.names[victim].tolist(),
-                "damage_kzt": np.where(np.isnan(damage), None, damage).tolist(),
-                "status": CASE_STATUSES[
-                    rng.choice(4, size=size, p=CASE_STATUS_PROBABILITY)
-                ].tolist(),
+                "address": pc.binary_join_element_wise(
+                    world.cell_address_prefix.take(cell), HOUSE_NUMBERS.take(houses), ""
+                ),
+                "lat": all_lat,
+                "lon": all_lon,
+                "victim_iin": world.persons.take("iins", victim),
+                "victim_name": world.persons.take("names", victim),
+                "damage_kzt": damage,
+                "status": CASE_STATUSES[rng.choice(4, size=size, p=CASE_STATUS_PROBABILITY)],
             },
         )
 
         erdr_of_fraud = np.full(len(fraud.region), None, dtype=object)
         is_fraud_row = fraud_position >= 0
-        erdr_of_fraud[registered[fraud_position[is_fraud_row]]] = np.array(erdr, dtype=object)[
-            is_fraud_row
-        ]
+        erdr_of_fraud[registered[fraud_position[is_fraud_row]]] = erdr[is_fraud_row]
         fraud_truth.write(week, fraud, erdr_of_fraud)
     fraud_truth.close()
     return {"crime_registry": db.close()}
 
 
-def write_calls(world: w.World, out: Path) -> dict:
+def write_calls(world: w.World, out: Path, database_url: str | None = None) -> dict:
     """Write calls_112.sqlite: background calls plus calls about a share of the crimes."""
     settings = world.settings.calls_112
-    db = _open(world, out, "calls_112", CALLS_DDL)
+    db = _open(world, out, "calls_112", CALLS_DDL, database_url)
     crime_process = CrimeProcess(world)
     day_weight = day_weights(
         world.calendar, world.settings.calendar.weekday_factors, settings.holiday_factor
@@ -365,31 +372,29 @@ def write_calls(world: w.World, out: Path) -> dict:
         lat, lon = w.points_in_cells(rng, world.grid, cell)
         call_id = np.arange(next_call, next_call + size)
         next_call += size
-        phones = world.persons.phones[rng.integers(0, world.persons.size, size)]
+        phones = world.persons.take("phones", rng.integers(0, world.persons.size, size))
         db.insert(
             "calls",
             {
-                "call_id": call_id.tolist(),
-                "call_no": [f"112-{c:010d}" for c in call_id.tolist()],
+                "call_id": call_id,
+                "call_no": w.numbered("112-", call_id, 10),
                 "received_at": _text(world, hour, second, region),
-                "caller_phone": phones.tolist(),
-                "category": np.where(
-                    category < 0, "crime", categories[np.maximum(category, 0)]
-                ).tolist(),
+                "caller_phone": phones,
+                "category": np.where(category < 0, "crime", categories[np.maximum(category, 0)]),
                 "region_code": _regions(world, region),
                 "city": _city(world, cell),
-                "lat": lat.tolist(),
-                "lon": lon.tolist(),
-                "duration_s": rng.integers(20, 600, size).tolist(),
+                "lat": lat,
+                "lon": lon,
+                "duration_s": rng.integers(20, 600, size),
             },
         )
     return {"calls_112": db.close()}
 
 
-def write_road_police(world: w.World, out: Path) -> dict:
+def write_road_police(world: w.World, out: Path, database_url: str | None = None) -> dict:
     """Write road_police.sqlite: generated roads and the accidents on them."""
     roads = world.roads
-    db = _open(world, out, "road_police", ROAD_DDL)
+    db = _open(world, out, "road_police", ROAD_DDL, database_url)
     db.insert(
         "roads",
         {
@@ -401,7 +406,7 @@ def write_road_police(world: w.World, out: Path) -> dict:
     types = np.array(
         ["collision", "pedestrian_hit", "rollover", "obstacle_hit", "cyclist_hit"], dtype=object
     )
-    names = np.array(world.places.name, dtype=object)
+    names = pa.array(world.places.name, pa.string())
     next_accident = 1
     for week in range(world.weeks):
         hour, second, point = road_week(world, week)
@@ -425,40 +430,36 @@ def write_road_police(world: w.World, out: Path) -> dict:
         db.insert(
             "accidents",
             {
-                "accident_id": accident_id.tolist(),
-                "card_no": [f"DTP-{a:09d}" for a in accident_id.tolist()],
+                "accident_id": accident_id,
+                "card_no": w.numbered("DTP-", accident_id, 9),
                 "occurred_at": _text(world, hour, second, region),
                 "updated_at": _text(world, hour + rng.integers(1, 24 * 10, size), second, region),
                 "region_code": _regions(world, region),
-                "city": names[roads.grid.place[cell]].tolist(),
-                "road_id": (roads.road[point] + 1).tolist(),
-                "km": np.round(roads.km[point], 1).tolist(),
-                "lat": np.round(roads.lat[point], 6).tolist(),
-                "lon": np.round(roads.lon[point], 6).tolist(),
-                "accident_type": types[
-                    rng.choice(len(types), size, p=[0.55, 0.2, 0.1, 0.1, 0.05])
-                ].tolist(),
-                "vehicles": (1 + rng.poisson(0.8, size)).tolist(),
-                "injured": injured.tolist(),
-                "killed": rng.binomial(injured + 1, 0.03).tolist(),
-                "road_surface": surface.tolist(),
-                "driver_iin": world.persons.iins[
-                    rng.integers(0, world.persons.size, size)
-                ].tolist(),
+                "city": names.take(roads.grid.place[cell]),
+                "road_id": roads.road[point] + 1,
+                "km": np.round(roads.km[point], 1),
+                "lat": np.round(roads.lat[point], 6),
+                "lon": np.round(roads.lon[point], 6),
+                "accident_type": types[rng.choice(len(types), size, p=[0.55, 0.2, 0.1, 0.1, 0.05])],
+                "vehicles": 1 + rng.poisson(0.8, size),
+                "injured": injured,
+                "killed": rng.binomial(injured + 1, 0.03),
+                "road_surface": surface,
+                "driver_iin": world.persons.take("iins", rng.integers(0, world.persons.size, size)),
             },
         )
     return {"road_police": db.close()}
 
 
-def write_fraud_feeds(world: w.World, out: Path) -> dict:
+def write_fraud_feeds(world: w.World, out: Path, database_url: str | None = None) -> dict:
     """Write bank_fraud.sqlite and operator_fraud.sqlite from the same fraud incidents.
 
     Both feeds label the emerging scheme "other", as sources do before a scheme has a name.
     Only its description text distinguishes it.
     """
     model = FraudModel(world)
-    bank = _open(world, out, "bank_fraud", BANK_DDL)
-    operator = _open(world, out, "operator_fraud", OPERATOR_DDL)
+    bank = _open(world, out, "bank_fraud", BANK_DDL, database_url)
+    operator = _open(world, out, "operator_fraud", OPERATOR_DDL, database_url)
     emerging = world.settings.fraud.emerging.scheme
     feed_scheme = np.array([s if s != emerging else "other" for s in model.schemes], dtype=object)
     descriptions = np.array([SCHEME_DESCRIPTIONS.get(s, s) for s in model.schemes], dtype=object)
@@ -482,11 +483,11 @@ def write_fraud_feeds(world: w.World, out: Path) -> dict:
                 "updated_at": _text(
                     world, hour + fraud.report_delay_hours[index] + 24, second, region
                 ),
-                "victim_phone": world.persons.phones[victim].tolist(),
-                "scheme": feed_scheme[fraud.scheme[index]].tolist(),
-                "description": descriptions[fraud.scheme[index]].tolist(),
+                "victim_phone": world.persons.take("phones", victim),
+                "scheme": feed_scheme[fraud.scheme[index]],
+                "description": descriptions[fraud.scheme[index]],
                 "region_code": _regions(world, region),
-                "city": [cities[i] for i in index.tolist()],
+                "city": cities.take(index),
             }
             if feed == "bank":
                 report_id = np.arange(next_bank, next_bank + size)
@@ -495,20 +496,21 @@ def write_fraud_feeds(world: w.World, out: Path) -> dict:
                 bank.insert(
                     "fraud_reports",
                     {
-                        "report_id": report_id.tolist(),
-                        "report_no": [
-                            f"{b}-{r:09d}"
-                            for b, r in zip(bank_code.tolist(), report_id.tolist(), strict=True)
-                        ],
-                        "bank_code": bank_code.tolist(),
+                        "report_id": report_id,
+                        "report_no": w.numbered(
+                            pc.binary_join_element_wise(pa.array(bank_code, pa.string()), "-", ""),
+                            report_id,
+                            9,
+                        ),
+                        "bank_code": bank_code,
                         "transaction_at": _text(world, hour, second, region),
                         "reported_at": _text(
                             world, hour + fraud.report_delay_hours[index], second, region
                         ),
-                        "victim_iin": world.persons.iins[victim].tolist(),
-                        "victim_name": world.persons.names[victim].tolist(),
-                        "amount_kzt": fraud.loss_kzt[index].tolist(),
-                        "channel": channels[rng.integers(0, len(channels), size)].tolist(),
+                        "victim_iin": world.persons.take("iins", victim),
+                        "victim_name": world.persons.take("names", victim),
+                        "amount_kzt": fraud.loss_kzt[index],
+                        "channel": channels[rng.integers(0, len(channels), size)],
                         **common,
                     },
                 )
@@ -518,14 +520,12 @@ def write_fraud_feeds(world: w.World, out: Path) -> dict:
                 operator.insert(
                     "fraud_signals",
                     {
-                        "signal_id": signal_id.tolist(),
-                        "operator_code": operators[rng.integers(0, len(operators), size)].tolist(),
+                        "signal_id": signal_id,
+                        "operator_code": operators[rng.integers(0, len(operators), size)],
                         "detected_at": _text(world, hour, second, region),
-                        "caller_phone": [fraud.caller_phone[i] for i in index.tolist()],
-                        "signal_type": signal_types[
-                            rng.integers(0, len(signal_types), size)
-                        ].tolist(),
-                        "call_duration_s": rng.integers(15, 1800, size).tolist(),
+                        "caller_phone": pa.array(fraud.caller_phone, pa.string()).take(index),
+                        "signal_type": signal_types[rng.integers(0, len(signal_types), size)],
+                        "call_duration_s": rng.integers(15, 1800, size),
                         **common,
                     },
                 )

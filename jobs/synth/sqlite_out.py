@@ -1,17 +1,19 @@
-"""Deterministic SQLite output: fixed settings, fixed insertion order, VACUUM at the end.
+"""Deterministic SQLite output: fixed settings and a fixed insertion order.
 
 Two runs that insert the same rows in the same order with the same SQLite library give
-byte-identical files. The settings below fix the page size and encoding, nothing stores
-the time of the run, and VACUUM rewrites the file in a canonical layout.
+byte-identical files. The settings below fix the page size and encoding, and nothing
+stores the time of the run.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import sqlite3
-from itertools import islice
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
 
 GENERATOR_VERSION = "1"
 METADATA_TABLE = "synthetic_metadata"
@@ -45,6 +47,9 @@ def metadata_rows(world, database: str) -> list[tuple[str, str]]:
 # A column declared "name TYPE NOT NULL UNIQUE" inside a CREATE TABLE statement.
 _UNIQUE_COLUMN = re.compile(r"^\s*(\w+) \w+ NOT NULL UNIQUE", re.MULTILINE)
 _TABLE_NAME = re.compile(r"CREATE TABLE (\w+)")
+# A column definition "name TYPE ...": at a line start, after the opening bracket or a comma.
+_COLUMN = re.compile(r"(?:^|[(,])\s*(\w+) (TEXT|INTEGER|REAL)\b", re.MULTILINE)
+ARROW_TYPES = {"TEXT": pa.string(), "INTEGER": pa.int64(), "REAL": pa.float64()}
 
 
 def split_unique(statement: str) -> tuple[str, list[str]]:
@@ -62,20 +67,95 @@ def split_unique(statement: str) -> tuple[str, list[str]]:
     return statement.replace(" NOT NULL UNIQUE", " NOT NULL"), indexes
 
 
-class Database:
-    """One agency database being written; call ``close()`` to VACUUM and publish it."""
+def column_types(ddl: list[str]) -> dict[str, dict[str, str]]:
+    """Return table -> column -> declared type (TEXT, INTEGER or REAL) of CREATE TABLEs."""
+    tables = {}
+    for statement in ddl:
+        table_match = _TABLE_NAME.search(statement)
+        if table_match is None:
+            continue
+        body = statement[table_match.end() :]
+        tables[table_match.group(1)] = dict(_COLUMN.findall(body))
+    return tables
+
+
+def arrow_table(columns: dict[str, Any], types: dict[str, str]) -> pa.Table:
+    """Build an Arrow table with the declared column types from lists, numpy or Arrow arrays.
+
+    None becomes NULL, and so does NaN in a float array, as SQLite stores a bound NaN.
+    """
+    lengths = {len(values) for values in columns.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"columns differ in length: {sorted(lengths)}")
+    arrays = []
+    for name, values in columns.items():
+        if name not in types:
+            raise ValueError(f"column {name!r} is not declared; declared: {sorted(types)}")
+        arrow_type = ARROW_TYPES[types[name]]
+        if isinstance(values, pa.Array):
+            arrays.append(values.cast(arrow_type))
+        elif isinstance(values, np.ndarray) and values.dtype.kind == "f":
+            arrays.append(pa.array(values, type=arrow_type, from_pandas=True))
+        else:
+            arrays.append(pa.array(values, type=arrow_type))
+    return pa.Table.from_arrays(arrays, names=list(columns))
+
+
+class ArrowTableWriter:
+    """Insert path shared by the SQLite and PostgreSQL writers: columns to Arrow, row counts.
+
+    Subclasses set ``types``, ``rows`` and ``batch_rows`` and implement ``_write``.
+    """
+
+    types: dict[str, dict[str, str]]
+    rows: dict[str, int]
+    batch_rows: int
+
+    def _write(self, table: str, reader: pa.RecordBatchReader) -> None:
+        raise NotImplementedError
+
+    def _ingest(self, table: str, columns: dict[str, Any]) -> int:
+        data = arrow_table(columns, self.types[table])
+        if data.num_rows:
+            batches = data.to_batches(max_chunksize=self.batch_rows)
+            self._write(table, pa.RecordBatchReader.from_batches(data.schema, batches))
+        return data.num_rows
+
+    def insert(self, table: str, columns: dict[str, Any]) -> None:
+        """Insert rows given as equal-length columns (lists, numpy or Arrow arrays), in order."""
+        if table not in self.types:
+            raise ValueError(f"table {table!r} is not declared; declared: {sorted(self.types)}")
+        try:
+            count = self._ingest(table, columns)
+        except ValueError as error:
+            raise ValueError(f"{table}: {error}") from error
+        self.rows[table] = self.rows.get(table, 0) + count
+
+
+class Database(ArrowTableWriter):
+    """One agency database being written. ``close()`` indexes and publishes it.
+
+    Rows go in through the ADBC SQLite driver, which binds Arrow columns in C, so no row
+    becomes a Python tuple. The driver bundles its own SQLite library, and the bytes of
+    the file depend on that library's version.
+    """
 
     def __init__(
         self, path: Path, ddl: list[str], metadata: list[tuple[str, str]], batch_rows: int
     ):
+        import adbc_driver_sqlite.dbapi
+
         self.path = path
         self.partial = path.with_name(path.name + ".partial")
         self.batch_rows = batch_rows
         self.rows: dict[str, int] = {}
+        self.types = column_types(ddl)
         path.parent.mkdir(parents=True, exist_ok=True)
         if self.partial.exists():
             self.partial.unlink()
-        self.connection = sqlite3.connect(self.partial, isolation_level=None)
+        # Autocommit mode lets the pragmas run outside a transaction and leaves BEGIN to this class.
+        self.connection = adbc_driver_sqlite.dbapi.connect(str(self.partial), autocommit=True)
+        self.cursor = self.connection.cursor()
         for pragma in (
             "PRAGMA page_size = 4096",
             "PRAGMA encoding = 'UTF-8'",
@@ -83,42 +163,38 @@ class Database:
             "PRAGMA synchronous = OFF",
             "PRAGMA auto_vacuum = NONE",
         ):
-            self.connection.execute(pragma)
-        self.connection.execute("BEGIN")
-        self.connection.execute(
-            f"CREATE TABLE {METADATA_TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            self._execute(pragma)
+        self._execute("BEGIN")
+        self._execute(f"CREATE TABLE {METADATA_TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self.types[METADATA_TABLE] = {"key": "TEXT", "value": "TEXT"}
+        self._ingest(
+            METADATA_TABLE,
+            {"key": [key for key, _ in metadata], "value": [value for _, value in metadata]},
         )
-        self.connection.executemany(f"INSERT INTO {METADATA_TABLE} VALUES (?, ?)", metadata)
         self.indexes: list[str] = []
         for statement in ddl:
             table_statement, indexes = split_unique(statement)
-            self.connection.execute(table_statement)
+            self._execute(table_statement)
             self.indexes.extend(indexes)
 
-    def insert(self, table: str, columns: dict[str, list]) -> None:
-        """Insert rows given as equal-length column lists, in their order."""
-        names = list(columns)
-        lengths = {len(values) for values in columns.values()}
-        if len(lengths) > 1:
-            raise ValueError(f"{table}: columns differ in length: {sorted(lengths)}")
-        statement = (
-            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-        )
-        rows = zip(*columns.values(), strict=True)
-        while True:
-            chunk = list(islice(rows, self.batch_rows))
-            if not chunk:
-                break
-            self.connection.executemany(statement, chunk)
-        self.rows[table] = self.rows.get(table, 0) + (lengths.pop() if lengths else 0)
+    def _execute(self, statement: str) -> None:
+        self.cursor.execute(statement)
+        self.cursor.fetchall()
+
+    def _write(self, table: str, reader: pa.RecordBatchReader) -> None:
+        self.cursor.adbc_ingest(table, reader, mode="append")
 
     def close(self) -> dict[str, int]:
-        """Build the unique indexes, commit, VACUUM and return the row count per table."""
+        """Build the unique indexes, commit and return the row count per table.
+
+        Two runs with the same statements and rows leave the same pages, so the file needs
+        no VACUUM to be reproducible.
+        """
         for statement in self.indexes:
-            self.connection.execute(statement)
-        self.connection.execute("COMMIT")
-        self.connection.execute("VACUUM")
-        self.connection.execute("PRAGMA journal_mode = DELETE")
+            self._execute(statement)
+        self._execute("COMMIT")
+        self._execute("PRAGMA journal_mode = DELETE")
+        self.cursor.close()
         self.connection.close()
         os.replace(self.partial, self.path)
         return dict(self.rows)

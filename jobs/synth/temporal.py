@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 HOURS_PER_WEEK = 168
 
@@ -144,16 +145,16 @@ def weather_multiplier(weather: Weather, effects: dict[str, float]) -> np.ndarra
     return np.exp(exponent)
 
 
-def hour_text_table(calendar: Calendar) -> np.ndarray:
-    """'YYYY-MM-DD HH:' for every hour of the period and 200 days after, as an object array.
+def hour_text_table(calendar: Calendar) -> pa.StringArray:
+    """'YYYY-MM-DD HH:' for every hour of the period and 200 days after, as an Arrow array.
 
     The extra days cover registration and update times that fall after the period.
     """
     hours = np.datetime64(calendar.start, "h") + np.arange(calendar.hours + 24 * 200)
     text = np.datetime_as_string(hours, unit="h")
-    return np.array([value.replace("T", " ") + ":" for value in text.tolist()], dtype=object)
+    return pa.array([value.replace("T", " ") + ":" for value in text.tolist()], pa.string())
 
 
-MINUTE_SECOND_TEXT = np.array(
-    [f"{second // 60:02d}:{second % 60:02d}" for second in range(3600)], dtype=object
+MINUTE_SECOND_TEXT = pa.array(
+    [f"{second // 60:02d}:{second % 60:02d}" for second in range(3600)], pa.string()
 )

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from jobs.synth import geography, temporal
 from jobs.synth.config import SynthSettings
@@ -150,8 +152,8 @@ class World:
     weather: temporal.Weather
     weather_factor: np.ndarray
     persons: PersonPool
-    cell_address_prefix: np.ndarray
-    hour_text: np.ndarray
+    cell_address_prefix: pa.StringArray
+    hour_text: pa.StringArray
     hour_year: np.ndarray
     almaty_shift: np.ndarray
     counts: dict[str, float] = field(default_factory=dict)
@@ -271,12 +273,12 @@ def build_world(seed: int, incidents: int, settings: SynthSettings, real_dir: Pa
         rng_for(seed, STREAM_PERSONS), pool_size, np.datetime64(settings.start_date, "D")
     )
     streets = rng_for(seed, STREAM_STREETS).integers(0, len(STREET_NAMES), size=len(grid))
-    cell_address_prefix = np.array(
+    cell_address_prefix = pa.array(
         [
             f"{places.name[p]}, {STREET_NAMES[s]} street, "
             for p, s in zip(grid.place.tolist(), streets.tolist(), strict=True)
         ],
-        dtype=object,
+        pa.string(),
     )
     # Hours to add to a local wall-clock time to get Asia/Almaty wall-clock time: one hour
     # in the regions that ran at UTC+5 while Almaty ran at UTC+6 (until 2024-03-01).
@@ -288,7 +290,7 @@ def build_world(seed: int, incidents: int, settings: SynthSettings, real_dir: Pa
     )
     counts["transition_hour"] = transition_hour
     hour_text = temporal.hour_text_table(calendar)
-    hour_year = np.array([int(text[:4]) for text in hour_text.tolist()], dtype=np.int64)
+    hour_year = np.array([int(text[:4]) for text in hour_text.to_pylist()], dtype=np.int64)
     logger.info(
         "world built: %s street cells, %s road points, %s persons",
         len(grid),
@@ -328,9 +330,20 @@ def to_almaty_hours(world: World, hours: np.ndarray, regions: np.ndarray) -> np.
     return hours + world.almaty_shift[regions] * before
 
 
-def timestamp_text(world: World, hours: np.ndarray, seconds: np.ndarray) -> list[str]:
+def timestamp_text(world: World, hours: np.ndarray, seconds: np.ndarray) -> pa.StringArray:
     """Format 'YYYY-MM-DD HH:MM:SS' from hour indices and seconds within the hour."""
-    return (world.hour_text[hours] + temporal.MINUTE_SECOND_TEXT[seconds]).tolist()
+    return pc.binary_join_element_wise(
+        world.hour_text.take(hours), temporal.MINUTE_SECOND_TEXT.take(seconds), ""
+    )
+
+
+def numbered(prefix, numbers: np.ndarray, width: int) -> pa.StringArray:
+    """Format identifiers as prefix + number zero-padded to ``width`` digits.
+
+    ``prefix`` is a string or a string array with one prefix per number.
+    """
+    digits = pc.utf8_lpad(pc.cast(pa.array(numbers, pa.int64()), pa.string()), width, "0")
+    return pc.binary_join_element_wise(prefix, digits, "")
 
 
 def points_in_cells(
