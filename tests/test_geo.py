@@ -66,3 +66,21 @@ def test_h3_repeated_points_match_per_point_cells():
 def test_h3_no_points_gives_empty_lists():
     cells = latlng_to_cells(np.array([]), np.array([]))
     assert cells == {7: [], 8: [], 9: []}
+
+
+def test_cell_to_parent_matches_h3_at_every_resolution():
+    from h3.api import basic_int
+
+    from jobs.geo import cell_to_parent
+
+    rng = np.random.default_rng(11)
+    lat = rng.uniform(-89.0, 89.0, 300)
+    lon = rng.uniform(-179.0, 179.0, 300)
+    cells = np.array(
+        [basic_int.latlng_to_cell(a, b, 15) for a, b in zip(lat, lon, strict=True)],
+        dtype=np.uint64,
+    )
+    for resolution in range(15):
+        parents = cell_to_parent(cells, resolution, 15).tolist()
+        expected = [basic_int.cell_to_parent(int(cell), resolution) for cell in cells]
+        assert parents == expected, resolution
