@@ -12,9 +12,11 @@ import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
+import numpy as np
+
 from jobs import delta_io
 from jobs.ingest.records import record_schema, standardise_records
-from jobs.ingest.standardise import standardise
+from jobs.ingest.standardise import KnownHashes, standardise_table
 from jobs.privacy import load_key
 from jobs.schemas import REJECTS, SILVER_INCIDENT_COMMON
 from jobs.settings import Profile
@@ -111,25 +113,30 @@ def processed_batches(profile: Profile, source: Source) -> set[str]:
     return set(mine["batch_id"].to_pylist())
 
 
-def _known_hashes(silver_path) -> dict[str, str]:
+def _known_hashes(silver_path) -> KnownHashes:
     from deltalake import DeltaTable
 
     if not delta_io.table_exists(silver_path):
-        return {}
+        return KnownHashes()
     table = DeltaTable(str(silver_path)).to_pyarrow_table(columns=["incident_id", "_row_hash"])
-    return dict(zip(table["_row_hash"].to_pylist(), table["incident_id"].to_pylist(), strict=True))
+    return KnownHashes(table["_row_hash"].combine_chunks(), table["incident_id"].combine_chunks())
 
 
 def _bronze_chunks(bronze_path, batch_id: str):
-    """Yield the rows of one bronze batch as pandas frames of at most CHUNK_ROWS rows."""
+    """Yield the rows of one bronze batch as Arrow tables of at most CHUNK_ROWS rows."""
     import pyarrow as pa
     import pyarrow.dataset as ds
     from deltalake import DeltaTable
 
     dataset = DeltaTable(str(bronze_path)).to_pyarrow_dataset()
     pending, size = [], 0
+    # One file and a few batches read ahead: the defaults (4 files, 16 batches) hold
+    # several decompressed row groups of a large batch in memory at once.
     batches = dataset.to_batches(
-        filter=ds.field("_batch_id") == batch_id, batch_size=min(CHUNK_ROWS, 131_072)
+        filter=ds.field("_batch_id") == batch_id,
+        batch_size=min(CHUNK_ROWS, 131_072),
+        fragment_readahead=1,
+        batch_readahead=2,
     )
     for batch in batches:
         if batch.num_rows == 0:
@@ -137,10 +144,10 @@ def _bronze_chunks(bronze_path, batch_id: str):
         pending.append(batch)
         size += batch.num_rows
         if size >= CHUNK_ROWS:
-            yield pa.Table.from_batches(pending).to_pandas()
+            yield pa.Table.from_batches(pending)
             pending, size = [], 0
     if pending:
-        yield pa.Table.from_batches(pending).to_pandas()
+        yield pa.Table.from_batches(pending)
 
 
 def _to_arrow(frame, schema):
@@ -149,11 +156,67 @@ def _to_arrow(frame, schema):
     return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
 
 
-def _merge_silver(silver_path, table, key: str = "incident_id") -> tuple[int, int, int]:
-    """Merge rows by ``key``; a changed row hash replaces the older version."""
+class SilverKeys:
+    """The keys of a silver table while this process is the only one that wrote it.
+
+    The source lock makes this run the only writer of the source's silver table. When the
+    table had no rows at the start of the run, its keys are exactly those this run has
+    appended. A chunk whose keys are all new is then appended instead of merged, because
+    the merge would insert every row after a scan and a join of the whole table.
+
+    The keys are kept as their sorted 64-bit pandas hashes, 8 bytes a key. Equal keys have
+    equal hashes, so a collision can only send a chunk to the merge, never skip one.
+    """
+
+    def __init__(self, silver_path):
+        from deltalake import DeltaTable
+
+        empty = (
+            not delta_io.table_exists(silver_path) or not DeltaTable(str(silver_path)).file_uris()
+        )
+        self.hashes = np.empty(0, dtype=np.uint64) if empty else None
+
+    @staticmethod
+    def _hash(keys) -> np.ndarray:
+        from pandas.core.util.hashing import hash_array
+
+        return hash_array(keys.to_numpy(zero_copy_only=False), categorize=False)
+
+    def all_new(self, keys) -> bool:
+        """Return True when none of ``keys`` is in the table; False when that is unknown."""
+        if self.hashes is None:
+            return False
+        hashed = self._hash(keys)
+        found = np.searchsorted(self.hashes, hashed)
+        found = np.minimum(found, max(len(self.hashes) - 1, 0))
+        return not len(self.hashes) or not bool(np.any(self.hashes[found] == hashed))
+
+    def add(self, keys) -> None:
+        # Both parts are sorted, so the stable sort (timsort) merges them in linear time.
+        merged = np.concatenate([self.hashes, np.sort(self._hash(keys))])
+        self.hashes = np.sort(merged, kind="stable")
+
+    def forget(self) -> None:
+        self.hashes = None
+
+
+def _merge_silver(
+    silver_path, table, key: str = "incident_id", known: SilverKeys | None = None
+) -> tuple[int, int, int]:
+    """Merge rows by ``key``; a changed row hash replaces the older version.
+
+    ``known`` tracks the table's keys while this run is its only writer since it was
+    empty. A chunk with only new keys is then appended, which gives the merge's result.
+    """
     from deltalake import DeltaTable, write_deltalake
 
     delta_io.ensure_table(silver_path, table.schema)
+    if known is not None and table.num_rows and known.all_new(table[key]):
+        write_deltalake(str(silver_path), table, mode="append")
+        known.add(table[key])
+        return table.num_rows, 0, DeltaTable(str(silver_path)).version()
+    if known is not None:
+        known.forget()
     target = DeltaTable(str(silver_path))
     if not target.file_uris():
         # An empty table cannot match any key, so an append gives the merge's result.
@@ -212,36 +275,38 @@ def load_silver(source: Source, profile: Profile) -> list[BatchCounts]:
     done = processed_batches(profile, source)
     pending = [batch for batch in bronze_batches(bronze_path) if batch not in done]
     key = load_key() if source.personal_data else None
+    silver_keys = SilverKeys(silver_path)
     results = []
     for batch_id in pending:
         totals = {"rows_read": 0, "inserted": 0, "updated": 0, "duplicates": 0, "rejected": 0}
         reasons: dict[str, int] = {}
         version = delta_io.table_version(silver_path) or 0
-        hashes = _known_hashes(silver_path) if source.duplicate_content == "reject" else {}
-        for frame in _bronze_chunks(bronze_path, batch_id):
-            loaded_at = frame["_loaded_at"].iloc[0].to_pydatetime()
+        hashes = _known_hashes(silver_path) if source.duplicate_content == "reject" else None
+        for chunk in _bronze_chunks(bronze_path, batch_id):
+            loaded_at = chunk["_loaded_at"][0].as_py()
             if source.record_type == "record":
+                frame = chunk.to_pandas()
                 result = standardise_records(frame, source, batch_id, loaded_at, key)
-                schema, key_column = record_schema(result.silver, source), "record_id"
+                silver = _to_arrow(result.silver, record_schema(result.silver, source))
+                rejects = _to_arrow(result.rejects, REJECTS)
+                key_column = "record_id"
             else:
-                result = standardise(
-                    frame, source, batch_id, loaded_at, known_hashes=hashes, pseudonym_key=key
+                result = standardise_table(
+                    chunk, source, batch_id, loaded_at, known_hashes=hashes, pseudonym_key=key
                 )
-                schema, key_column = silver_schema(source), "incident_id"
-            inserted, updated, version = _merge_silver(
-                silver_path, _to_arrow(result.silver, schema), key_column
-            )
-            _merge_rejects(rejects_path, _to_arrow(result.rejects, REJECTS))
+                silver = result.silver.cast(silver_schema(source))
+                rejects, key_column = result.rejects, "incident_id"
+            inserted, updated, version = _merge_silver(silver_path, silver, key_column, silver_keys)
+            _merge_rejects(rejects_path, rejects)
             if source.duplicate_content == "reject":
-                kept = result.silver
-                hashes.update(zip(kept["_row_hash"], kept[key_column], strict=True))
-            totals["rows_read"] += len(frame)
+                hashes.add(silver["_row_hash"], silver[key_column])
+            totals["rows_read"] += chunk.num_rows
             totals["inserted"] += inserted
             totals["updated"] += updated
-            totals["duplicates"] += len(result.silver) - inserted - updated
-            totals["rejected"] += len(result.rejects)
-            for reason, count in result.rejects["reason_code"].value_counts().items():
-                reasons[reason] = reasons.get(reason, 0) + int(count)
+            totals["duplicates"] += silver.num_rows - inserted - updated
+            totals["rejected"] += rejects.num_rows
+            for reason in rejects["reason_code"].to_pylist():
+                reasons[reason] = reasons.get(reason, 0) + 1
         counts = BatchCounts(
             source=source.name,
             batch_id=batch_id,
@@ -254,8 +319,15 @@ def load_silver(source: Source, profile: Profile) -> list[BatchCounts]:
         logger.info(
             "source %s batch %s: read %s = inserted %s + updated %s + duplicates %s + "
             "rejected %s %s (silver version %s)",
-            source.name, batch_id, counts.rows_read, counts.inserted, counts.updated,
-            counts.duplicates, counts.rejected, reasons, version,
+            source.name,
+            batch_id,
+            counts.rows_read,
+            counts.inserted,
+            counts.updated,
+            counts.duplicates,
+            counts.rejected,
+            reasons,
+            version,
         )
         results.append(counts)
     if not pending:
