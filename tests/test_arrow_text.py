@@ -83,3 +83,32 @@ def test_to_datetime_matches_pandas():
         expected = pd.to_datetime(pd.Series(values, dtype=object), format=fmt, errors="coerce")
         result = to_datetime(pa.array(values, pa.string()), fmt)
         np.testing.assert_array_equal(result, expected.to_numpy(dtype="datetime64[ns]"), fmt)
+
+
+def test_row_hashes_match_pandas_hash():
+    from jobs.ingest.bronze import row_hashes
+
+    batch = pa.record_batch(
+        {
+            "id": ["1", "2", "3", "4", "5"],
+            "text": ["x", None, "x", "", "Қазақ"],
+            "empty": pa.array([None] * 5, pa.string()),
+            "number": ["1.5", "2", "2", "Сегодня", " a "],
+        }
+    )
+    frame = batch.select(["text", "empty", "number"]).to_pandas()
+    expected = [
+        f"{value:016x}" for value in pd.util.hash_pandas_object(frame, index=False).tolist()
+    ]
+    assert row_hashes(batch, exclude=("id",)).to_pylist() == expected
+
+
+def test_row_hashes_of_untyped_column_match_pandas():
+    from jobs.ingest.bronze import row_hashes
+
+    batch = pa.record_batch({"nothing": pa.array([None, None]), "text": ["a", "b"]})
+    expected = [
+        f"{value:016x}"
+        for value in pd.util.hash_pandas_object(batch.to_pandas(), index=False).tolist()
+    ]
+    assert row_hashes(batch).to_pylist() == expected

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import numpy as np
+
 from jobs import delta_io
 from jobs.schemas import LOAD_METADATA
 from jobs.settings import Profile
@@ -97,13 +99,17 @@ def check_schema_drift(source: Source, previous: dict[str, str] | None, current:
     if vanished:
         logger.warning(
             "source %s: columns %s are gone from table %s; bronze keeps them as nulls",
-            source.name, vanished, source.table,
+            source.name,
+            vanished,
+            source.table,
         )
     added = tuple(column for column in current if column not in previous)
     if added:
         logger.warning(
             "source %s: new columns %s in table %s are added to bronze",
-            source.name, list(added), source.table,
+            source.name,
+            list(added),
+            source.table,
         )
     return added
 
@@ -180,14 +186,42 @@ def decode_watermark(encoded):
 
 
 def row_hashes(batch, exclude: tuple[str, ...] = ()):
-    """Return a 16-hex-digit hash of each row's values, leaving out ``exclude`` columns."""
+    """Return a 16-hex-digit hash of each row's values, leaving out ``exclude`` columns.
+
+    The hash is ``pandas.util.hash_pandas_object(frame, index=False)`` of the row values,
+    which silver compares across runs, so it must not change. For text columns it is
+    computed here from Arrow: each distinct value is hashed once, as pandas does.
+    """
     import pandas as pd
     import pyarrow as pa
+    import pyarrow.compute as pc
+    from pandas.core.util.hashing import combine_hash_arrays, hash_array
+
+    from jobs.ingest.arrow_text import hex_strings
 
     names = [name for name in batch.schema.names if name not in exclude]
-    frame = batch.select(names).to_pandas()
-    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    return pa.array([f"{value:016x}" for value in hashed.tolist()], pa.string())
+    columns = [batch.column(name) for name in names]
+    if not columns or not all(pa.types.is_string(column.type) for column in columns):
+        frame = batch.select(names).to_pandas()
+        hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        return hex_strings(hashed, 16)
+
+    def column_hashes(column):
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        encoded = pc.dictionary_encode(column)
+        distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
+        # pandas factorizes a text column, hashes each distinct value, and gives a missing
+        # value the maximum uint64.
+        per_value = hash_array(distinct, categorize=False) if len(distinct) else distinct
+        codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
+        result = np.full(len(codes), np.iinfo(np.uint64).max, dtype=np.uint64)
+        present = codes >= 0
+        result[present] = per_value[codes[present]]
+        return result
+
+    hashed = combine_hash_arrays((column_hashes(column) for column in columns), len(columns))
+    return hex_strings(hashed, 16)
 
 
 def land_sql_source(source: Source, profile: Profile, now: datetime | None = None) -> BronzeResult:
@@ -212,10 +246,10 @@ def land_sql_source(source: Source, profile: Profile, now: datetime | None = Non
                 continue
             size = batch.num_rows
             extra = {
-                "_batch_id": pa.array([batch_id] * size, pa.string()),
-                "_loaded_at": pa.array([loaded_at] * size, loaded_at.type),
-                "_source": pa.array([source.name] * size, pa.string()),
-                "_source_object": pa.array([source_object] * size, pa.string()),
+                "_batch_id": pa.repeat(pa.scalar(batch_id, pa.string()), size),
+                "_loaded_at": pa.repeat(loaded_at, size),
+                "_source": pa.repeat(pa.scalar(source.name, pa.string()), size),
+                "_source_object": pa.repeat(pa.scalar(source_object, pa.string()), size),
                 "_row_hash": row_hashes(batch, exclude=(source.primary_key,)),
             }
             arrays = list(batch.columns) + [extra[field.name] for field in LOAD_METADATA]
@@ -242,6 +276,10 @@ def land_sql_source(source: Source, profile: Profile, now: datetime | None = Non
         if source.watermark:
             params.append(upper)
         cursor = connection.cursor()
+        if dialect == "sqlite":
+            # The driver's default of 1,024 rows a batch makes the per-batch work (hashing,
+            # metadata columns) dominate; 65,536 rows of text stay a few MB.
+            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": "65536"})
         cursor.execute(build_query(source, columns, after is not None, dialect), params or None)
         Path(bronze_path).mkdir(parents=True, exist_ok=True)
         write_deltalake(
@@ -264,6 +302,10 @@ def land_sql_source(source: Source, profile: Profile, now: datetime | None = Non
     version = delta_io.table_version(bronze_path)
     logger.info(
         "source %s: landed %s rows in bronze batch %s (version %s, watermark %s)",
-        source.name, landed["rows"], batch_id, version, upper,
+        source.name,
+        landed["rows"],
+        batch_id,
+        version,
+        upper,
     )
     return BronzeResult(source.name, batch_id, landed["rows"], version, upper, new_columns)
