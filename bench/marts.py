@@ -38,8 +38,23 @@ CATEGORIES = {"burglary": "property", "theft": "property", "robbery": "street", 
 FIRST_DAY = dt.datetime(2010, 1, 1)
 
 
-def generate_incidents(rows: int, points: int, weeks: int, seed: int, source: str, city: str):
-    """Return a silver incident table of ``rows`` generated rows as a pyarrow Table."""
+def generate_incidents(
+    rows: int,
+    points: int,
+    weeks: int,
+    seed: int,
+    source: str,
+    city: str,
+    start: dt.datetime = FIRST_DAY,
+    days: int | None = None,
+    place_seed: int | None = None,
+):
+    """Return a silver incident table of ``rows`` generated rows as a pyarrow Table.
+
+    The times span ``days`` days (default ``weeks`` weeks) from ``start``. The places are
+    drawn from ``place_seed`` when given, so that a second call can reuse the places of
+    an earlier one.
+    """
     import h3
     import numpy as np
     import pandas as pd
@@ -48,8 +63,9 @@ def generate_incidents(rows: int, points: int, weeks: int, seed: int, source: st
     from jobs.schemas import SILVER_INCIDENT_COMMON
 
     rng = np.random.default_rng(seed)
-    place_lat = rng.uniform(*LAT_RANGE, points)
-    place_lon = rng.uniform(*LON_RANGE, points)
+    place_rng = rng if place_seed is None else np.random.default_rng(place_seed)
+    place_lat = place_rng.uniform(*LAT_RANGE, points)
+    place_lon = place_rng.uniform(*LON_RANGE, points)
     place_cells = {}
     for resolution in (7, 8, 9):
         cells = [
@@ -61,8 +77,9 @@ def generate_incidents(rows: int, points: int, weeks: int, seed: int, source: st
     offenses = np.array(list(CATEGORIES))
     offense = offenses[rng.integers(0, len(offenses), rows)]
 
-    seconds = rng.integers(0, weeks * 7 * 86400, rows)
-    local = pd.to_datetime(FIRST_DAY) + pd.to_timedelta(seconds, unit="s")
+    span_days = weeks * 7 if days is None else days
+    seconds = rng.integers(0, span_days * 86400, rows)
+    local = pd.to_datetime(start) + pd.to_timedelta(seconds, unit="s")
     # A repeated autumn hour is read as standard time, and a time in the skipped spring
     # hour moves to the first valid time after it.
     standard_time = np.zeros(rows, dtype=bool)
@@ -140,19 +157,26 @@ def write_lake(lake: Path, rows: int, points: int, weeks: int, seed: int) -> Non
     # The appeals and the text jobs' tables (triaged appeals, media items, emerging terms)
     # are small, so the mart tests' fixture rows serve as their source.
     sys.path.insert(0, str(ROOT / "tests"))
-    from test_marts import _write_appeals, _write_text_tables
+    from test_marts import _write_appeals, _write_districts, _write_text_tables
 
     _write_appeals(silver / "citizen_appeals")
+    _write_districts(silver / "portland_districts")
     _write_text_tables(lake)
 
 
 def append_day(lake: Path, rows: int, points: int, weeks: int, seed: int) -> int:
-    """Append one day's share of ``rows`` as newly loaded houston incidents; return the count."""
+    """Append one day's share of ``rows`` as newly loaded houston incidents; return the count.
+
+    The new incidents fall on the day after the generated weeks, at the same places.
+    """
     import pyarrow as pa
     from deltalake import write_deltalake
 
     day_rows = max(1, rows // (weeks * 7))
-    table = generate_incidents(day_rows, points, 1, seed + 1, "houston_crime", "houston")
+    table = generate_incidents(
+        day_rows, points, 1, seed + 1, "houston_crime", "houston",
+        start=FIRST_DAY + dt.timedelta(weeks=weeks), days=1, place_seed=seed,
+    )  # fmt: skip
     new_ids = pa.array([f"new-{number}" for number in range(day_rows)])
     table = table.set_column(table.schema.get_field_index("incident_id"), "incident_id", new_ids)
     table = with_text_columns(table, ["premise", "beat", "location", "address", "block"])
@@ -292,8 +316,8 @@ def main() -> None:
         built = run_child("--phase", "build", "--work", str(work))
         raw = run_child("--phase", "raw", "--work", str(work))
         built_rows = count_rows(work / "boljam.duckdb")
-        # fct_incidents is incremental, so the second build inserts only the new day, but
-        # the aggregates downstream of it are tables and are rebuilt in full.
+        # fct_incidents and the two incident panels are incremental, so the second build
+        # inserts the new day and rebuilds only the panel days and weeks it touches.
         run_child("--phase", "append", "--work", str(work), *sizes)
         rebuilt = run_child("--phase", "build", "--work", str(work))
         figures = {

@@ -98,11 +98,12 @@ def write_incident_districts(profile: Profile) -> int:
         )
         log.info(
             "assigned %d of %d %s incidents to %s",
-            len(inside), points.num_rows, incident_table, outline_table,
+            len(inside),
+            points.num_rows,
+            incident_table,
+            outline_table,
         )
-    table = (
-        pa.concat_tables(batches) if batches else incident_districts_schema().empty_table()
-    )
+    table = pa.concat_tables(batches) if batches else incident_districts_schema().empty_table()
     path = profile.table_path("silver", "incident_districts")
     write_deltalake(str(path), table, mode="overwrite", schema_mode="overwrite")
     return table.num_rows

@@ -167,7 +167,8 @@ def test_calls_match_native_spatial_join(portland_lake):
     raw["call_id"] = raw["call_id"].astype(str)
     raw = raw[raw["call_id"].isin(calls["incident_id"])]
     points = gpd.GeoDataFrame(
-        raw, geometry=gpd.points_from_xy(raw["x_coordinate"], raw["y_coordinate"]),
+        raw,
+        geometry=gpd.points_from_xy(raw["x_coordinate"], raw["y_coordinate"]),
         crs="EPSG:2913",
     )
     outlines = gpd.read_file(f"zip://{DISTRICTS_ZIP}")[["DISTRICT", "geometry"]]

@@ -284,7 +284,9 @@ def test_dim_area_places_inside_regions(kz_world, kz_marts):
         kz_marts,
         "select area_code, outline_wkt from marts.dim_area where area_level = 'region'",
     )
-    shapes = dict(zip(outlines["area_code"], shapely.from_wkt(outlines["outline_wkt"]), strict=True))
+    shapes = dict(
+        zip(outlines["area_code"], shapely.from_wkt(outlines["outline_wkt"]), strict=True)
+    )
     places = pd.read_csv(kz_world / "dumps" / "gazetteer.csv", comment="#")
     assert len(places) > 200
     outside = [

@@ -68,9 +68,7 @@ def region_outlines(places: geography.Places) -> dict[str, object]:
     # Cells of the non-city places cover the hull. voronoi_polygons returns the cells in
     # the order of the input points only with ordered=True.
     others = points[~is_city]
-    cells = shapely.voronoi_polygons(
-        shapely.multipoints(others), extend_to=hull, ordered=True
-    )
+    cells = shapely.voronoi_polygons(shapely.multipoints(others), extend_to=hull, ordered=True)
     cell_list = np.array(shapely.get_parts(cells))
     outlines = {}
     for code in kinds:
@@ -89,8 +87,7 @@ def region_outlines(places: geography.Places) -> dict[str, object]:
                 outlines[other] = shapely.difference(outlines[other], disc)
 
     return {
-        code: shapely.set_precision(_from_plane(outlines[code]), GRID_DEGREES)
-        for code in kinds
+        code: shapely.set_precision(_from_plane(outlines[code]), GRID_DEGREES) for code in kinds
     }
 
 
