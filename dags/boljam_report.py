@@ -6,7 +6,8 @@ the gold forecast and backtest tables. The emerging hot spots of every target go
 gold `emerging_hotspots` table. Then one PDF letter per region of `conf/letters.yml` goes
 to `var/outbox/<date>/`, and by e-mail when a loopback SMTP server is configured.
 
-It also builds the dbt marts over the gold tables (`fct_forecasts`, `fct_model_backtests`).
+It first builds the dbt marts over the gold tables (`fct_forecasts`, `fct_model_backtests`),
+so the reports read a marts file that no build holds open.
 
 Scheduled by the `gold_forecasts` asset.
 """
@@ -42,11 +43,14 @@ GOLD_FORECASTS = Asset(name=GOLD_FORECASTS_ASSET[0], uri=GOLD_FORECASTS_ASSET[1]
     },
 )
 def boljam_report():
-    build_forecast_marts()
+    # The reports read the marts file (the kz fraud registration section), which dbt holds
+    # open for writing while it builds, so they start after the forecast marts.
+    forecast_marts = build_forecast_marts()
     letters = write_letters()
     for target in TARGETS:
 
-        @task(task_id=f"report_{target}")
+        # all_done: a failed marts build does not hold back the reports of the gold tables.
+        @task(task_id=f"report_{target}", trigger_rule="all_done")
         def write_report(target_name: str = target, params: dict | None = None) -> str:
             """Render the HTML report of one target from the gold tables."""
             from jobs.report import write_report as render
@@ -57,7 +61,7 @@ def boljam_report():
             profile = load_profile()
             return str(render(target_name, profile.var / "reports", profile))
 
-        write_report()
+        forecast_marts >> write_report()
 
         @task(task_id=f"hotspots_{target}")
         def write_hotspots(target_name: str = target, params: dict | None = None) -> int:

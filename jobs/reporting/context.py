@@ -96,13 +96,20 @@ def build_context(
 
     District layers are read relative to ``real_data_dir``. Without it no outlines are drawn.
     With ``profile``, the quality section of the silver table ``source``, the hot spot,
-    appeal and media sections are read from its lake. Without it they are left out.
+    appeal and media sections are read from its lake, and the fraud registration section
+    from its marts. Without it they are left out.
     """
     text = load_messages(settings.language)
     fmt = Formatter(settings.language)
     level = fmt.percent(settings.interval_level)
     top = run.forecasts.head(settings.top_cells)
-    lake_sections = {"quality": None, "hotspots": None, "appeals": None, "media": None}
+    lake_sections = {
+        "quality": None,
+        "hotspots": None,
+        "appeals": None,
+        "media": None,
+        "fraud": None,
+    }
     if profile is not None:
         lake_sections = build_lake_sections(profile, run.target, source, settings.language, text)
 

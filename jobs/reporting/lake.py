@@ -1,8 +1,9 @@
 """Build the report sections read from the lake beside the forecast run.
 
 The sections are data freshness and quality of the target's silver source, the target's
-emerging hot spots, and the complaint and media summaries. Each builder returns None when
-its tables are missing, so the template leaves the section out.
+emerging hot spots, the complaint and media summaries, and the fraud registration
+coverage of the kz marts. Each builder returns None when its tables are missing, so the
+template leaves the section out.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobs.reporting.formatting import Formatter
+from jobs.reporting.formatting import MISSING, Formatter
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,6 +44,11 @@ FOCUS_PATTERNS = ("new_hot_spot", "intensifying_hot_spot")
 
 # Maximum number of cells listed in the hot spot section.
 FOCUS_CELLS_SHOWN = 10
+
+# The fraud registration mart of the kz marts, and how many of its latest weeks the
+# report shows as columns beside the share over all weeks.
+FRAUD_REGISTRATION_MART = "agg_kz_fraud_registration_weekly"
+FRAUD_WEEKS_SHOWN = 4
 
 
 def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
@@ -242,6 +248,92 @@ def build_media(profile: Profile, fmt: Formatter) -> dict[str, Any] | None:
     }
 
 
+def read_mart(profile: Profile, name: str) -> pd.DataFrame | None:
+    """Return the table ``marts.<name>`` of the profile's DuckDB marts file, or None.
+
+    None means no file, no such table, or a file that another process has open for writing.
+    """
+    import duckdb
+
+    if profile.dbt.target != "duckdb":
+        # NOTE: marts built on the postgres target are not read, so their sections are left out.
+        return None
+    path = profile.path(profile.dbt.duckdb_path)
+    if not path.exists():
+        return None
+    config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    try:
+        with duckdb.connect(str(path), read_only=True, config=config) as connection:
+            found = connection.execute(
+                "select count(*) from information_schema.tables"
+                " where table_schema = 'marts' and table_name = ?",
+                [name],
+            ).fetchone()[0]
+            if not found:
+                return None
+            return connection.execute(f'select * from marts."{name}"').df()
+    except duckdb.IOException as error:
+        logger.warning("marts file %s could not be read, leaving out %s: %s", path, name, error)
+        return None
+
+
+def registration_share(registered: int, unregistered: int, fmt: Formatter) -> str:
+    """Format unregistered / (registered + unregistered) as the mart defines it."""
+    if registered + unregistered == 0:
+        return MISSING
+    return fmt.percent(unregistered / (registered + unregistered))
+
+
+def build_fraud_registration(profile: Profile, fmt: Formatter) -> dict[str, Any] | None:
+    """Tabulate the share of fraud incidents never registered, per region and latest weeks.
+
+    Reads the kz mart ``agg_kz_fraud_registration_weekly``. Each region row has the share
+    over all weeks and the share of each of the last ``FRAUD_WEEKS_SHOWN`` weeks.
+    """
+    import pandas as pd
+
+    frame = read_mart(profile, FRAUD_REGISTRATION_MART)
+    if frame is None or frame.empty:
+        return None
+    frame["week_start"] = pd.to_datetime(frame["week_start"]).dt.date
+    weeks = sorted(frame["week_start"].unique())
+    shown = weeks[-FRAUD_WEEKS_SHOWN:]
+    counts = ["incident_count", "registered_count", "unregistered_count", "unidentified_count"]
+
+    def row_of(label: str, rows: pd.DataFrame) -> dict[str, Any]:
+        totals = rows[counts].sum()
+        by_week = rows.groupby("week_start")[counts].sum()
+        week_shares = [
+            registration_share(
+                int(by_week.at[week, "registered_count"]),
+                int(by_week.at[week, "unregistered_count"]),
+                fmt,
+            )
+            if week in by_week.index
+            else MISSING
+            for week in shown
+        ]
+        return {
+            "region": label,
+            "incidents": fmt.number(int(totals["incident_count"]), 0),
+            "unregistered": fmt.number(int(totals["unregistered_count"]), 0),
+            "unidentified": fmt.number(int(totals["unidentified_count"]), 0),
+            "share": registration_share(
+                int(totals["registered_count"]), int(totals["unregistered_count"]), fmt
+            ),
+            "weeks": week_shares,
+        }
+
+    regions = [row_of(str(code), rows) for code, rows in frame.groupby("region_code", sort=True)]
+    return {
+        "first_week": fmt.date(weeks[0]),
+        "last_week": fmt.date(weeks[-1]),
+        "weeks": [fmt.short_date(week) for week in shown],
+        "regions": regions,
+        "total": row_of("", frame),
+    }
+
+
 def build_lake_sections(
     profile: Profile, target: str, source: str | None, language: str, text: dict[str, str]
 ) -> dict[str, Any]:
@@ -252,4 +344,5 @@ def build_lake_sections(
         "hotspots": build_hotspots(profile, target, text, fmt),
         "appeals": build_appeals(profile, fmt),
         "media": build_media(profile, fmt),
+        "fraud": build_fraud_registration(profile, fmt),
     }
