@@ -1,6 +1,7 @@
 """Benchmark ``boljam synth``: wall time, rows per second and peak memory of one run.
 
 Usage: python bench/synth.py --incidents 10000000 [--seed 1] [--jobs 2] [--out DIR]
+       [--database-url postgresql://user@host:port/db]
 
 The last line of the output is one JSON object. Peak RSS is the larger of this process
 and its largest writer process (``resource.getrusage``, Linux reports kilobytes).
@@ -34,12 +35,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary output folder")
     parser.add_argument("--real-data", type=Path, default=None, help="gazetteer folder")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="write the agency databases into this PostgreSQL database; default SQLite files",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     out = args.out or Path(tempfile.mkdtemp(prefix="boljam-synth-bench-"))
     started = time.perf_counter()
-    manifest = generate(args.seed, args.incidents, out, jobs=args.jobs, real_dir=args.real_data)
+    manifest = generate(
+        args.seed,
+        args.incidents,
+        out,
+        jobs=args.jobs,
+        real_dir=args.real_data,
+        database_url=args.database_url,
+    )
     seconds = time.perf_counter() - started
     rows = sum(sum(tables.values()) for tables in manifest["rows"].values())
     own = resource.getrusage(resource.RUSAGE_SELF)
@@ -47,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "incidents": args.incidents,
         "jobs": args.jobs,
+        "agency_output": manifest["agency_output"],
         "seconds": round(seconds, 1),
         "rows": rows,
         "rows_per_second": round(rows / seconds),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 FIRST_WEIGHTS = np.arange(1, 12)
 SECOND_WEIGHTS = np.array([3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2])
@@ -173,7 +174,7 @@ def make_iins(
         repeated[first_index] = False
         pending = bad | repeated
         serials[pending] = rng.integers(0, 10000, size=int(pending.sum()))
-    return [f"{value:012d}" for value in numbers.tolist()]
+    return zero_padded(numbers, 12).to_pylist()
 
 
 def make_bins(rng: np.random.Generator, count: int, registered_from: int = 1995) -> list[str]:
@@ -193,35 +194,51 @@ def make_bins(rng: np.random.Generator, count: int, registered_from: int = 1995)
     return [f"{value:012d}" for value in list(numbers)[:count]]
 
 
+def zero_padded(values: np.ndarray, width: int) -> pa.StringArray:
+    """Format non-negative integers as decimal text left-padded with zeros to ``width``."""
+    return pc.utf8_lpad(pc.cast(pa.array(values, pa.int64()), pa.string()), width, "0")
+
+
 def make_phones(rng: np.random.Generator, count: int) -> list[str]:
     """Draw E.164 mobile numbers +77xx xxxxxxx (repeats are possible, as for reused SIMs)."""
     codes = MOBILE_CODES[rng.integers(0, len(MOBILE_CODES), size=count)]
     subscribers = rng.integers(0, 10_000_000, size=count)
-    return [
-        f"+7{code}{number:07d}"
-        for code, number in zip(codes.tolist(), subscribers.tolist(), strict=True)
-    ]
+    code_text = pc.cast(pa.array(codes, pa.int64()), pa.string())
+    return pc.binary_join_element_wise("+7", code_text, zero_padded(subscribers, 7), "").to_pylist()
+
+
+# Name lists per (Kazakh or Russian, sex) group: first names, surname roots, surname ending.
+NAME_GROUPS = (
+    (KAZAKH_MALE, KAZAKH_SURNAME_ROOTS, "ov"),
+    (KAZAKH_FEMALE, KAZAKH_SURNAME_ROOTS, "ova"),
+    (RUSSIAN_MALE, RUSSIAN_SURNAME_ROOTS, ""),
+    (RUSSIAN_FEMALE, RUSSIAN_SURNAME_ROOTS, "a"),
+)
 
 
 def make_names(rng: np.random.Generator, is_female: np.ndarray, kazakh_share: float) -> list[str]:
     """Draw "Surname Firstname" names from Kazakh and Russian lists, in the person's sex."""
     count = len(is_female)
     kazakh = rng.random(count) < kazakh_share
-    picks = rng.integers(0, 1 << 30, size=(count, 2)).tolist()
-    names = []
-    for female, is_kazakh, (first_pick, last_pick) in zip(
-        is_female.tolist(), kazakh.tolist(), picks, strict=True
-    ):
-        if is_kazakh:
-            firsts = KAZAKH_FEMALE if female else KAZAKH_MALE
-            root = KAZAKH_SURNAME_ROOTS[last_pick % len(KAZAKH_SURNAME_ROOTS)]
-            surname = root + ("ova" if female else "ov")
-        else:
-            firsts = RUSSIAN_FEMALE if female else RUSSIAN_MALE
-            root = RUSSIAN_SURNAME_ROOTS[last_pick % len(RUSSIAN_SURNAME_ROOTS)]
-            surname = root + ("a" if female else "")
-        names.append(f"{surname} {firsts[first_pick % len(firsts)]}")
-    return names
+    picks = rng.integers(0, 1 << 30, size=(count, 2))
+    group = np.where(kazakh, 0, 2) + np.asarray(is_female, dtype=bool).astype(np.int64)
+    # All groups' first names and surnames in one list each, with each group's slice.
+    firsts, surnames = [], []
+    first_start, first_size, surname_start, surname_size = [], [], [], []
+    for first_names, roots, ending in NAME_GROUPS:
+        first_start.append(len(firsts))
+        first_size.append(len(first_names))
+        firsts.extend(first_names)
+        surname_start.append(len(surnames))
+        surname_size.append(len(roots))
+        surnames.extend(root + ending for root in roots)
+    first_index = np.array(first_start)[group] + picks[:, 0] % np.array(first_size)[group]
+    surname_index = np.array(surname_start)[group] + picks[:, 1] % np.array(surname_size)[group]
+    return pc.binary_join_element_wise(
+        pa.array(surnames, pa.string()).take(surname_index),
+        pa.array(firsts, pa.string()).take(first_index),
+        " ",
+    ).to_pylist()
 
 
 class PersonPool:

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from jobs.synth import geography, temporal
 from jobs.synth.config import SynthSettings
-from jobs.synth.identifiers import PersonPool
+from jobs.synth.identifiers import PersonPool, zero_padded
 
 logger = logging.getLogger(__name__)
 
@@ -342,8 +342,7 @@ def numbered(prefix, numbers: np.ndarray, width: int) -> pa.StringArray:
 
     ``prefix`` is a string or a string array with one prefix per number.
     """
-    digits = pc.utf8_lpad(pc.cast(pa.array(numbers, pa.int64()), pa.string()), width, "0")
-    return pc.binary_join_element_wise(prefix, digits, "")
+    return pc.binary_join_element_wise(prefix, zero_padded(numbers, width), "")
 
 
 def points_in_cells(
