@@ -124,7 +124,15 @@ def build_context(
         "created_at": fmt.datetime_utc(run.created_at),
         "generated_at": fmt.datetime_utc(generated_at),
         "interval_heading": text["column_interval"].format(level=level),
-        "map": build_map(run.forecasts, top, settings, text, fmt, real_data_dir),
+        "map": build_map(
+            run.forecasts,
+            top,
+            settings,
+            text,
+            fmt,
+            real_data_dir,
+            profile.landing if profile is not None else None,
+        ),
         "top_cells": build_top_cells(top, settings, fmt),
         "backtest": build_backtest(run, settings, text, fmt),
         "trends": build_trends(run, settings, text, fmt),
@@ -133,18 +141,32 @@ def build_context(
 
 
 def load_district_layers(
-    settings: ReportSettings, real_data_dir: Path, bounds: tuple[float, float, float, float]
+    settings: ReportSettings,
+    real_data_dir: Path,
+    bounds: tuple[float, float, float, float],
+    landing_dir: Path | None = None,
 ) -> list[District]:
-    """Read every configured district layer cut to ``bounds``, skipping absent files."""
+    """Read every configured district layer cut to ``bounds``, skipping absent files.
+
+    A layer relative to the landing folder is skipped when ``landing_dir`` is None.
+    """
+    import dataclasses
+
+    folders = {"real_data": real_data_dir, "landing": landing_dir}
     districts: list[District] = []
     for layer in settings.district_layers:
         path = Path(layer.path)
         if not path.is_absolute():
-            path = real_data_dir / path
+            if folders[layer.folder] is None:
+                continue
+            path = folders[layer.folder] / path
         if not path.exists():
             logger.warning("district layer %s not found, drawing the map without it", path)
             continue
-        districts.extend(read_districts(path, layer.name_field, bounds, layer.crs))
+        districts.extend(
+            dataclasses.replace(district, kind=layer.kind)
+            for district in read_districts(path, layer.name_field, bounds, layer.crs)
+        )
     return districts
 
 
@@ -155,6 +177,7 @@ def build_map(
     text: dict[str, str],
     fmt: Formatter,
     real_data_dir: Path | None = None,
+    landing_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Project the study cells, district outlines and the top cells coloured by forecast."""
     study_rings = [cell_ring(cell) for cell in study["h3_cell"]]
@@ -166,11 +189,15 @@ def build_map(
     if real_data_dir is not None:
         districts = [
             {
-                "title": text["district_title"].format(name=district.name),
+                "title": text[f"{district.kind}_title"].format(name=district.name),
                 "path": projection.path_data(district.lines, closed=False),
+                "kind": district.kind,
             }
-            for district in load_district_layers(settings, real_data_dir, projection.bounds)
+            for district in load_district_layers(
+                settings, real_data_dir, projection.bounds, landing_dir
+            )
         ]
+    outline_kinds = sorted({district["kind"] for district in districts})
 
     hexagons = []
     radius = 0.0
@@ -205,6 +232,7 @@ def build_map(
         "label": text["map_label"].format(count=len(hexagons)),
         "study_path": projection.path_data(study_rings),
         "districts": districts,
+        "outline_legends": [text[f"legend_{kind}s"] for kind in outline_kinds],
         "hexagons": hexagons,
         "legend": [
             {

@@ -21,6 +21,8 @@ class District:
     name: str
     # Boundary lines in (lat, lng) order, cut to the map extent, so they need not close.
     lines: list[list[LatLng]]
+    # The DistrictLayer kind of the outline: district or region.
+    kind: str = "district"
 
 
 def read_districts(

@@ -13,12 +13,18 @@ REPORTS_CONF = CONF_DIR / "reports.yml"
 
 
 class DistrictLayer(BaseModel):
-    """A shapefile of area outlines drawn under the hexagons where it overlaps the map."""
+    """A file of area outlines drawn under the hexagons where it overlaps the map."""
 
     model_config = ConfigDict(extra="forbid")
 
-    # Path relative to the profile's real data folder, or absolute. Zipped shapefiles work.
+    # Path relative to the profile's folder named by `folder`, or absolute. Zipped
+    # shapefiles and GeoJSON files work.
     path: str
+    # real_data: the profile's real data folder. landing: its landing folder, where the kz
+    # profile's synth dumps are.
+    folder: Literal["real_data", "landing"] = "real_data"
+    # Kind of outline, which sets its hover title and legend entry.
+    kind: Literal["district", "region"] = "district"
     # Attribute shown as the name of each outline.
     name_field: str
     # CRS of the file when its .prj is missing, such as EPSG:2913.
