@@ -523,7 +523,7 @@ def write_fraud_feeds(world: w.World, out: Path, database_url: str | None = None
                         "signal_id": signal_id,
                         "operator_code": operators[rng.integers(0, len(operators), size)],
                         "detected_at": _text(world, hour, second, region),
-                        "caller_phone": pa.array(fraud.caller_phone, pa.string()).take(index),
+                        "caller_phone": fraud.caller_phone.take(index),
                         "signal_type": signal_types[rng.integers(0, len(signal_types), size)],
                         "call_duration_s": rng.integers(15, 1800, size),
                         **common,

@@ -10,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from jobs.synth import world as w
+from jobs.synth.identifiers import zero_padded
 from jobs.synth.temporal import HOURS_PER_WEEK
 
 
@@ -116,7 +119,7 @@ class FraudBatch:
     operator_reported: np.ndarray
     victim: np.ndarray
     loss_kzt: np.ndarray
-    caller_phone: list[str]
+    caller_phone: pa.StringArray
     report_delay_hours: np.ndarray
 
 
@@ -191,14 +194,14 @@ class FraudModel:
         median = np.array([fraud.median_loss_kzt[s] for s in self.schemes])
         loss = np.round(median[events.kind] * np.exp(rng.normal(0, 1.0, size)), -2)
         codes = np.array([700, 701, 702, 705, 707, 747, 771, 775, 776, 777, 778])
-        caller = [
-            f"+7{code}{number:07d}"
-            for code, number in zip(
-                codes[rng.integers(0, len(codes), size)].tolist(),
-                rng.integers(0, 10_000_000, size).tolist(),
-                strict=True,
-            )
-        ]
+        caller_code = codes[rng.integers(0, len(codes), size)]
+        caller_number = rng.integers(0, 10_000_000, size)
+        caller = pc.binary_join_element_wise(
+            "+7",
+            pc.cast(pa.array(caller_code, pa.int64()), pa.string()),
+            zero_padded(caller_number, 7),
+            "",
+        )
         return FraudBatch(
             events=events,
             region=region,

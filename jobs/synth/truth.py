@@ -85,10 +85,15 @@ def _write_intensity(path: Path, target: str, resolution: int, cells, expected, 
     import pyarrow.parquet as pq
 
     cell_count, week_count = expected.shape
+    rows = cell_count * week_count
     table = pa.table(
         {
-            "target": pa.array([target] * (cell_count * week_count)).dictionary_encode(),
-            "h3_cell": pa.array(np.repeat(np.asarray(cells, dtype=object), week_count).tolist()),
+            "target": pa.DictionaryArray.from_arrays(
+                pa.array(np.zeros(rows, np.int32)), pa.array([target], pa.string())
+            ),
+            "h3_cell": pa.array(list(cells), pa.string()).take(
+                np.repeat(np.arange(cell_count), week_count)
+            ),
             "h3_resolution": pa.array(np.full(cell_count * week_count, resolution, np.int8)),
             "week_start": pa.array(np.tile(week_starts, cell_count).astype("datetime64[D]")),
             "expected_count": pa.array(expected.ravel()),
