@@ -227,7 +227,7 @@ def row_hashes(batch, exclude: tuple[str, ...] = ()):
 def land_sql_source(source: Source, profile: Profile, now: datetime | None = None) -> BronzeResult:
     """Read rows newer than the stored watermark and append them to bronze in one commit."""
     import pyarrow as pa
-    from deltalake import write_deltalake
+    from deltalake import WriterProperties, write_deltalake
 
     now = now or datetime.now(UTC)
     url = source.connection.resolve_url(profile)
@@ -289,6 +289,9 @@ def land_sql_source(source: Source, profile: Profile, now: datetime | None = Non
             ),
             mode="append",
             schema_mode="merge",
+            # Silver reads a batch back in chunks, and a reader holds a whole decoded row
+            # group: the default of 1,048,576 rows kept about 200 MB of bronze text alive.
+            writer_properties=WriterProperties(max_row_group_size=131_072, compression="SNAPPY"),
             commit_properties=delta_io.commit_properties(
                 {
                     "batch_id": batch_id,

@@ -361,7 +361,12 @@ def standardise_table(
 
     keep = ~rejected
     kept_rows = pa.array(np.flatnonzero(keep))
-    kept = table.take(kept_rows)
+    # Only the columns silver copies: taking every bronze column would copy the chunk.
+    needed = {"_row_hash", *source.keep_columns}
+    needed.update(c for c in (source.city_column, source.local_hour_column) if c)
+    kept = table.select([c for c in table.column_names if c in needed])
+    if len(kept_rows) < table.num_rows:
+        kept = kept.take(kept_rows)
     count = kept.num_rows
     cells = latlng_to_cell_arrays(lat[keep], lon[keep], H3_RESOLUTIONS)
     flags = np.where(ambiguous[keep], "local_time_ambiguous", "").astype(object)
