@@ -1,7 +1,8 @@
 """The Airflow, MLflow and dbt docs UIs and the HTML report, checked in a real browser.
 
 Debian's Chromium runs headless through Playwright (the system browser, nothing is
-downloaded) over the outputs of the shared ``pipeline_run`` fixture. Every request to a
+downloaded) over the outputs of the shared ``pipeline_run`` fixture. The Airflow servers
+run over a copy of it, in which the browser runs the pipeline again. Every request to a
 host other than 127.0.0.1 or localhost is aborted, and the report page may make no HTTP
 request at all. Screenshots go to var/screenshots/ of the project.
 """
@@ -16,11 +17,13 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
+from jobs.demo import PIPELINE
 from jobs.settings import PROJECT_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -40,12 +43,10 @@ SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
 # One DAG per file in dags/, each named as its DAG id.
 DAG_IDS = sorted(path.stem for path in (PROJECT_ROOT / "dags").glob("boljam_*.py"))
 MART_MODELS = sorted(path.stem for path in (PROJECT_ROOT / "dbt/models/marts").glob("*.sql"))
-# The DAG that the browser triggers: one dbt build task and two text tasks. The whole
-# pipeline is too slow here, because boljam_ingest alone runs 18 tasks, each in a new
-# process that imports Great Expectations. It took about three minutes on a busy
-# two-core machine.
-TRIGGERED_DAG = "boljam_transform"
-RUN_TIMEOUT_SECONDS = 420
+# The browser triggers the first DAG of the pipeline and waits for the runs its Airflow
+# assets start downstream: ingest -> transform -> forecast -> report. With a load average
+# of 18 on two cores the chain took 16 minutes, nine of them in boljam_forecast.
+CHAIN_TIMEOUT_SECONDS = 1500
 SERVER_TIMEOUT_SECONDS = 300
 
 
@@ -98,6 +99,7 @@ def browser(tmp_path_factory):
             headless=True,
             args=CHROMIUM_FLAGS,
             viewport={"width": 1280, "height": 900},
+            timezone_id="UTC",
         )
         context.set_default_timeout(60_000)
         context.route("**/*", allow_loopback_only)
@@ -121,15 +123,68 @@ def script_servers(script_name: str, env: dict[str, str], stop_timeout: int):
 
 
 @pytest.fixture(scope="module")
-def airflow_server(pipeline_run, pipeline_env):
-    """The servers of scripts/airflow.sh on a free port over the pipeline run's Airflow home.
+def ui_world(pipeline_run, tmp_path_factory) -> Path:
+    """A copy of the pipeline run that the browser's Airflow runs the pipeline over again.
+
+    The copy keeps the run's agency databases and lake, so ingestion finds no new rows and
+    nothing is seeded twice. It leaves out the Airflow home and the MLflow store, so the
+    servers start on a fresh metadata database and the other tests keep reading the
+    original run unchanged. Its profile narrows the source catalogue and the forecast
+    targets to those of the pipeline run's targets. Returns the copy's profile file.
+    """
+    import shutil
+
+    import yaml
+    from conftest import write_profile
+
+    from jobs.settings import Profile
+    from models.targets import load_targets
+
+    root = tmp_path_factory.mktemp("ui_world")
+    source_var = pipeline_run.root / "var"
+    shutil.copytree(
+        source_var,
+        root / "var",
+        ignore=lambda folder, names: (
+            {"airflow", "mlflow", "screenshots"} & set(names)
+            if Path(folder) == source_var
+            else set()
+        ),
+    )
+    original = Profile.model_validate(
+        yaml.safe_load(pipeline_run.profile_file.read_text(encoding="utf-8"))
+    )
+    targets = load_targets(original.forecasts_path)
+    tables = {targets[target].source_table for target in pipeline_run.targets}
+
+    catalogue = yaml.safe_load(original.sources_path.read_text(encoding="utf-8"))
+    catalogue["sources"] = {name: catalogue["sources"][name] for name in sorted(tables)}
+    sources_file = root / "sources.yml"
+    sources_file.write_text(yaml.safe_dump(catalogue, sort_keys=False), encoding="utf-8")
+
+    forecasts = yaml.safe_load(original.forecasts_path.read_text(encoding="utf-8"))
+    forecasts["targets"] = {name: forecasts["targets"][name] for name in pipeline_run.targets}
+    forecasts_file = root / "forecasts.yml"
+    forecasts_file.write_text(yaml.safe_dump(forecasts, sort_keys=False), encoding="utf-8")
+
+    profile_file = write_profile(root, real_data=original.real_data_dir)
+    profile = yaml.safe_load(profile_file.read_text(encoding="utf-8"))
+    profile["sources_file"] = str(sources_file)
+    profile["forecasts_file"] = str(forecasts_file)
+    profile_file.write_text(yaml.safe_dump(profile), encoding="utf-8")
+    return profile_file
+
+
+@pytest.fixture(scope="module")
+def airflow_server(ui_world, pipeline_env):
+    """The servers of scripts/airflow.sh on a free port over the copy of the pipeline run.
 
     Yields (base URL, admin password).
     """
     port = free_port()
-    env = {**pipeline_env, "BOLJAM_AIRFLOW_PORT": str(port)}
+    env = {**pipeline_env, "BOLJAM_PROFILE_FILE": str(ui_world), "BOLJAM_AIRFLOW_PORT": str(port)}
     with script_servers("airflow.sh", env, stop_timeout=180):
-        home = pipeline_run.root / "var" / "airflow"
+        home = ui_world.parent / "var" / "airflow"
         passwords = json.loads(
             (home / "simple_auth_manager_passwords.json.generated").read_text(encoding="utf-8")
         )
@@ -226,47 +281,144 @@ def test_airflow_login_lists_every_dag(browser, airflow_server):
     assert not blocked, blocked
 
 
-def test_airflow_triggered_run_succeeds(browser, airflow_server):
+def api_json(page, url: str, headers: dict[str, str], **params) -> dict:
+    response = page.request.get(url, headers=headers, params=params or None)
+    assert response.ok, f"GET {url}: {response.status} {response.text()}"
+    return response.json()
+
+
+def unpause_in_ui(page, base_url: str, dag_id: str) -> None:
+    """Switch a DAG on with the pause toggle of its page, as a person would."""
+    page.goto(f"{base_url}/dags/{dag_id}")
+    toggle = page.get_by_test_id("toggle-pause")
+    toggle.wait_for()
+    if toggle.get_attribute("data-state") == "unchecked":
+        toggle.click()
+    page.locator("[data-testid=toggle-pause][data-state=checked]").wait_for()
+
+
+def trigger_in_ui(page, base_url: str, dag_id: str, logical_date: datetime) -> None:
+    """Trigger one run of ``dag_id`` for ``logical_date`` (UTC) with the Trigger dialog."""
+    page.goto(f"{base_url}/dags/{dag_id}")
+    page.get_by_role("button", name="Trigger").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_test_id("trigger-dag-submit").wait_for()
+    # The browser and the UI both show UTC, so the picker's fields take the UTC date.
+    dialog.get_by_test_id("datetime-input").click()
+    page.get_by_placeholder("YYYY/MM/DD").fill(logical_date.strftime("%Y/%m/%d"))
+    page.get_by_placeholder("HH:mm").fill(logical_date.strftime("%H:%M"))
+    # A click on the dialog title closes the date picker.
+    dialog.get_by_text(f"Trigger Dag - {dag_id}").click()
+    dialog.get_by_test_id("datetime-input").get_by_text(
+        logical_date.strftime("%b %d, %Y %H:%M")
+    ).wait_for()
+    # A paused DAG's run never starts, and the dialog offers to unpause only a paused DAG.
+    unpause = dialog.get_by_role("checkbox", name=f"Unpause {dag_id} on trigger")
+    if unpause.count() and not unpause.is_checked():
+        unpause.check()
+    dialog.get_by_test_id("trigger-dag-submit").click()
+
+
+def started_runs(page, base_url: str, headers: dict[str, str], dag_id: str, run_id: str) -> list:
+    """Return the DAG runs that the asset events of one run created, as API dicts."""
+    events = api_json(
+        page,
+        f"{base_url}/api/v2/assets/events",
+        headers,
+        source_dag_id=dag_id,
+        source_run_id=run_id,
+    )["asset_events"]
+    created = {
+        (run["dag_id"], run["run_id"]): run for event in events for run in event["created_dagruns"]
+    }
+    return list(created.values())
+
+
+def test_airflow_pipeline_chain_succeeds(browser, airflow_server, ui_world, pipeline_run):
+    """Trigger the first DAG in the UI and follow the runs its assets start to the report."""
     context, blocked = browser
     base_url, password = airflow_server
     page = context.new_page()
     log_in_to_airflow(page, base_url, password)
     headers = api_headers(context)
-    before = {run["dag_run_id"] for run in dag_runs(page, base_url, headers, TRIGGERED_DAG)}
+    first, downstream = PIPELINE[0], PIPELINE[1:]
+    reports = ui_world.parent / "var" / "reports"
+    started_at = time.time()
 
-    page.goto(f"{base_url}/dags/{TRIGGERED_DAG}")
-    page.get_by_role("button", name="Trigger").first.click()
-    dialog = page.get_by_role("dialog")
-    dialog.get_by_role("button", name="Trigger").wait_for()
-    # The DAGs start paused, and a paused DAG's run never starts. The dialog offers to
-    # unpause only a paused DAG.
-    unpause = dialog.get_by_role("checkbox", name=f"Unpause {TRIGGERED_DAG} on trigger")
-    if unpause.count() and not unpause.is_checked():
-        unpause.check()
-    dialog.get_by_role("button", name="Trigger").click()
+    # A paused DAG gets no asset-triggered run, so the later DAGs are switched on first.
+    for dag_id in downstream:
+        unpause_in_ui(page, base_url, dag_id)
+        assert not api_json(page, f"{base_url}/api/v2/dags/{dag_id}", headers)["is_paused"]
+    # Unpausing the daily ingestion DAG makes the scheduler create the run of the latest
+    # schedule tick (catchup is off). Triggering the run for that tick's logical date
+    # takes its place, so the pipeline runs once.
+    dag = api_json(page, f"{base_url}/api/v2/dags/{first}", headers)
+    assert dag["next_dagrun_logical_date"], f"{first} has no next scheduled run: {dag}"
+    logical_date = datetime.fromisoformat(dag["next_dagrun_logical_date"].replace("Z", "+00:00"))
+    trigger_in_ui(page, base_url, first, logical_date)
 
-    deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
-    state = None
-    run_id = None
-    while time.monotonic() < deadline:
-        new_runs = [
-            run
-            for run in dag_runs(page, base_url, headers, TRIGGERED_DAG)
-            if run["dag_run_id"] not in before and run["run_type"] == "manual"
+    deadline = time.monotonic() + CHAIN_TIMEOUT_SECONDS
+    manual = []
+    while not manual and time.monotonic() < deadline:
+        manual = [
+            run for run in dag_runs(page, base_url, headers, first) if run["run_type"] == "manual"
         ]
-        if new_runs:
-            run_id, state = new_runs[0]["dag_run_id"], new_runs[0]["state"]
-            if state in {"success", "failed"}:
-                break
+        time.sleep(1)
+    assert len(manual) == 1, f"the Trigger button created {len(manual)} manual runs of {first}"
+    chain = [(first, manual[0]["dag_run_id"])]
+    assert datetime.fromisoformat(manual[0]["logical_date"].replace("Z", "+00:00")) == (
+        logical_date
+    )
+
+    state = manual[0]["state"]
+    while time.monotonic() < deadline:
+        dag_id, run_id = chain[-1]
+        state = api_json(page, f"{base_url}/api/v2/dags/{dag_id}/dagRuns/{run_id}", headers)[
+            "state"
+        ]
+        if state == "failed":
+            break
+        if state == "success" and len(chain) == len(PIPELINE):
+            break
+        if state == "success":
+            following = PIPELINE[len(chain)]
+            runs = [
+                run
+                for run in started_runs(page, base_url, headers, dag_id, run_id)
+                if run["dag_id"] == following
+            ]
+            if runs:
+                assert len(runs) == 1, f"{dag_id} run {run_id} started {runs}"
+                chain.append((following, runs[0]["run_id"]))
+                continue
         time.sleep(5)
-    assert run_id is not None, "the Trigger button created no manual run"
-    page.goto(f"{base_url}/dags/{TRIGGERED_DAG}/runs/{run_id}")
-    page.get_by_text(run_id).first.wait_for()
-    screenshot(page, "airflow_triggered_run", full_page=True)
-    assert state == "success", f"run {run_id} ended as {state}"
-    # The run page shows the state as a badge next to the run id.
-    page.get_by_text("Success", exact=True).first.wait_for()
+    assert state == "success", f"{chain[-1][0]} run {chain[-1][1]} ended as {state}"
+    assert [dag_id for dag_id, _ in chain] == list(PIPELINE), f"the chain stopped at {chain}"
+
+    # Each run of the chain shows the Success badge on its page in the UI.
+    for dag_id, run_id in chain:
+        page.goto(f"{base_url}/dags/{dag_id}/runs/{run_id}")
+        page.get_by_text(run_id).first.wait_for()
+        page.get_by_text("Success", exact=True).first.wait_for()
+        screenshot(page, f"airflow_chain_{dag_id}", full_page=True)
+    page.goto(f"{base_url}/dags")
+    for dag_id in PIPELINE:
+        page.get_by_role("link", name=dag_id, exact=True).first.wait_for()
+    screenshot(page, "airflow_chain_dags", full_page=True)
     page.close()
+
+    scheduled = [
+        run["dag_run_id"]
+        for run in dag_runs(page, base_url, headers, first)
+        if run["run_type"] == "scheduled"
+    ]
+    assert not scheduled, f"unpausing {first} also started {scheduled}"
+    for target in pipeline_run.targets:
+        # The report DAG writes <target>_<period start>.html.
+        written = [
+            path for path in reports.glob(f"{target}_*.html") if path.stat().st_mtime > started_at
+        ]
+        assert written, f"the chain wrote no report of {target} into {reports}"
     assert not blocked, blocked
 
 
