@@ -78,7 +78,7 @@ def main() -> None:
         "points": args.points,
         "weeks": args.weeks,
         "cells": result["n_cells"],
-        "complete_weeks": result["n_weeks"],
+        "complete_weeks": result["n_periods"],
         "generate_seconds": round(generated, 1),
         "job_seconds": round(job_seconds, 1),
         **{

@@ -73,7 +73,7 @@ def run_forecast(
     from models.backtest import ship_modules, summarise
     from models.features import build_features
     from models.metrics import fraction_label
-    from models.panel import build_panel, select_target_incidents, source_week_range
+    from models.panel import build_panel, select_target_incidents, source_period_range
     from models.tracking import (
         apply_champion_rule,
         connect,
@@ -103,23 +103,24 @@ def run_forecast(
     spark = get_spark(f"boljam-forecast-{target_name}", profile)
     ship_modules()
     silver = read_delta(spark, source_path, version=source_version)
-    weeks = source_week_range(silver, target)
-    required = target.min_history_weeks + target.evaluation_weeks + 1
-    if weeks.n_weeks < required:
+    periods = source_period_range(silver, target)
+    required = target.min_history_periods + target.evaluation_periods + 1
+    if periods.n_periods < required:
         raise ForecastInputError(
-            f"target {target_name} needs at least {required} complete weeks "
-            f"(min_history_weeks + evaluation_weeks + 1) but {source_path} has {weeks.n_weeks}"
+            f"target {target_name} needs at least {required} complete periods ({target.period}; "
+            f"min_history_periods + evaluation_periods + 1) but {source_path} has "
+            f"{periods.n_periods}"
         )
 
-    panel = build_panel(select_target_incidents(silver, target), weeks, target.horizon)
+    panel = build_panel(select_target_incidents(silver, target), periods, target.horizon)
     features = build_features(
-        panel, target.features, target.country, target.subdivision, target.period
+        panel, target.features, target.country, target.subdivision, target.period, target.unit
     ).persist()
     params = target.lightgbm.to_params(target.seed)
     try:
-        backtest = _run_backtest(spark, silver, panel, features, weeks, target, params)
+        backtest = _run_backtest(spark, silver, panel, features, periods, target, params)
         history, upcoming = _final_frames(
-            features, weeks.n_weeks, target.min_history_weeks, _feature_columns(target)
+            features, periods.n_periods, target.min_history_periods, _feature_columns(target)
         )
     finally:
         features.unpersist()
@@ -128,24 +129,27 @@ def run_forecast(
     summary = summarise(scores)
     n_cells = len(upcoming)
     logger.info(
-        "Target %s: %d cells, %d complete weeks, model PEI* 1%% %.3f",
+        "Target %s: %d %s units, %d complete periods (%s), model PEI* %s %.3f",
         target_name,
         n_cells,
-        weeks.n_weeks,
-        summary.get("model_pei_star_1pct", float("nan")),
+        target.unit,
+        periods.n_periods,
+        target.period,
+        fraction_label(target.champion_fraction),
+        summary.get(f"model_pei_star_{fraction_label(target.champion_fraction)}", float("nan")),
     )
 
-    forecast_week = weeks.week_start(weeks.n_weeks)
+    forecast_start = periods.start(periods.n_periods)
     input_versions = {f"{target.source_layer}.{target.source_table}": source_version}
     with mlflow.start_run(
-        experiment_id=experiment_id, run_name=f"{target_name}-{forecast_week}"
+        experiment_id=experiment_id, run_name=f"{target_name}-{forecast_start}"
     ) as active:
         run_id = active.info.run_id
-        _log_run_inputs(target, weeks, n_cells, source_path, input_versions)
+        _log_run_inputs(target, periods, n_cells, source_path, input_versions)
         mlflow.log_params(backtest["params"])
         booster = _fit_final(history, params, target)
         forecast = _forecast_frame(
-            booster, upcoming, target, run_id, forecast_week, backtest["final_quantile"]
+            booster, upcoming, target, run_id, forecast_start, backtest["final_quantile"]
         )
         mlflow.log_metrics(summary)
         mlflow.log_metrics(backtest["tuning_metrics"])
@@ -175,9 +179,11 @@ def run_forecast(
         "experiment_id": experiment_id,
         "model_version": model_version,
         "champion": promoted,
-        "forecast_week": forecast_week.isoformat(),
+        "period": target.period,
+        "unit": target.unit,
+        "forecast_period_start": forecast_start.isoformat(),
         "n_cells": n_cells,
-        "n_weeks": weeks.n_weeks,
+        "n_periods": periods.n_periods,
         "metrics": summary,
         "backtest_params": backtest["params"],
         "prophet_model_uri": prophet_model_uri,
@@ -193,7 +199,7 @@ def _feature_columns(target: TargetConfig) -> list[str]:
     return feature_columns(target.features, target.country)
 
 
-def _run_backtest(spark, silver, panel, features, weeks, target: TargetConfig, params) -> dict:
+def _run_backtest(spark, silver, panel, features, periods, target: TargetConfig, params) -> dict:
     """Run the rolling-origin backtest of the model, the baselines and Prophet.
 
     Returns the per-fold scores of the evaluation folds (``scores``), the parameters and
@@ -206,102 +212,71 @@ def _run_backtest(spark, silver, panel, features, weeks, target: TargetConfig, p
         PREDICTION_SCHEMA,
         add_conformal_intervals,
         baseline_predictions,
-        coordinate_predictions,
         fold_rows,
         fold_weeks,
         model_predictions,
         score_folds,
     )
     from models.metrics import fraction_label, mean_pei_star
-    from models.panel import select_target_coordinates
-    from models.spatial_baselines import (
-        KDE_BANDWIDTHS_M,
-        KDE_METHOD,
-        ProspectiveSettings,
-        choose_bandwidth,
-        fine_grid_steps,
-    )
 
     folds = fold_weeks(
-        spark, weeks, target.evaluation_weeks, target.tuning_weeks, target.min_history_weeks
+        spark,
+        periods,
+        target.evaluation_periods,
+        target.tuning_periods,
+        target.min_history_periods,
     )
     n_tuning = folds.filter("fold <= 0").count()
-    rows = fold_rows(features, folds, target.min_history_weeks)
+    rows = fold_rows(features, folds, target.min_history_periods)
     level = target.interval_level
     model_rows = model_predictions(
         rows, _feature_columns(target), params, target.lightgbm.num_boost_round, level
     ).toPandas()
     model_rows, evaluation_quantile, final_quantile = add_conformal_intervals(model_rows, level)
 
-    cells = sorted(row["h3_cell"] for row in panel.select("h3_cell").distinct().collect())
-    prospective = ProspectiveSettings()
-    test_rows = rows.filter("role = 'test'").select("fold", "h3_cell", "week_start", "count")
-    coordinate_rows = coordinate_predictions(
-        select_target_coordinates(silver, target, weeks),
-        folds,
-        test_rows,
-        cells,
-        target.h3_resolution,
-        KDE_BANDWIDTHS_M,
-        prospective,
-    ).toPandas()
-    is_kde = coordinate_rows["method"] == KDE_METHOD
-    champion_label = fraction_label(target.champion_fraction)
-    bandwidth, tuning_pei = choose_bandwidth(
-        coordinate_rows[is_kde & (coordinate_rows["fold"] <= 0)],
-        target.champion_fraction,
-        default_m=KDE_BANDWIDTHS_M[1],
-    )
-    chosen = ~is_kde | (coordinate_rows["bandwidth_m"] == bandwidth)
-
-    evaluation = pd.concat(
-        [
-            model_rows[model_rows["fold"] >= 1],
-            coordinate_rows[chosen & (coordinate_rows["fold"] >= 1)].drop(columns="bandwidth_m"),
-        ],
-        ignore_index=True,
-    )
+    coordinate = _coordinate_baselines(spark, silver, panel, rows, folds, periods, target)
+    evaluation_frames = [model_rows[model_rows["fold"] >= 1]]
+    if coordinate["evaluation_rows"] is not None:
+        evaluation_frames.append(coordinate["evaluation_rows"])
+    evaluation = pd.concat(evaluation_frames, ignore_index=True)
     predictions = spark.createDataFrame(evaluation, PREDICTION_SCHEMA).unionByName(
         baseline_predictions(rows.filter("fold >= 1"))
     )
     fractions = sorted(set(target.hotspot_fractions) | {target.champion_fraction})
-    scores = score_folds(predictions, fractions, level).toPandas()
+    scores = score_folds(predictions, fractions, level, target.unit).toPandas()
 
     prophet = None
     if target.aggregate_model == "prophet":
-        prophet = _run_prophet(spark, panel, folds.filter("fold >= 1"), weeks, target)
+        prophet = _run_prophet(spark, panel, folds.filter("fold >= 1"), periods, target)
         scores = pd.concat([scores, prophet["scores"]], ignore_index=True)
     scores = scores.sort_values(["fold", "method", "metric"], ignore_index=True)
 
-    fine_resolution, fine_steps = fine_grid_steps(target.h3_resolution, prospective.band_m)
     backtest_params = {
         "tuning_folds": n_tuning,
-        "kde_bandwidth_m": bandwidth,
-        "kde_bandwidth_candidates_m": ",".join(f"{value:g}" for value in KDE_BANDWIDTHS_M),
-        "prospective_band_m": prospective.band_m,
-        "prospective_weeks": prospective.weeks,
-        "prospective_fine_resolution": fine_resolution,
-        "prospective_max_grid_distance": fine_steps,
+        **coordinate["params"],
         "interval_method": "conformal_pearson" if evaluation_quantile else "poisson",
     }
+    if target.unit == "region":
+        backtest_params["pai"] = "skipped: regions have no area in the lake"
+    champion_label = fraction_label(target.champion_fraction)
     tuning_metrics = {
         f"tuning_kde_pei_star_{champion_label}_bw_{value:g}": mean
-        for value, mean in tuning_pei.items()
+        for value, mean in coordinate["tuning_pei"].items()
         if mean == mean
     }
     tuning_model = mean_pei_star(model_rows[model_rows["fold"] <= 0], target.champion_fraction)
     if tuning_model == tuning_model:
-        # Compares model variants without looking at the evaluation weeks.
+        # Compares model variants without looking at the evaluation periods.
         tuning_metrics[f"tuning_model_pei_star_{champion_label}"] = tuning_model
     if evaluation_quantile is not None:
         tuning_metrics["conformal_quantile_backtest"] = evaluation_quantile
     if final_quantile is not None:
         tuning_metrics["conformal_quantile_final"] = final_quantile
     logger.info(
-        "Target %s: %d tuning folds, KDE bandwidth %g m, conformal quantile %s",
+        "Target %s: %d tuning folds, KDE bandwidth %s, conformal quantile %s",
         target.name,
         n_tuning,
-        bandwidth,
+        backtest_params.get("kde_bandwidth_m", "not used"),
         evaluation_quantile,
     )
     return {
@@ -313,8 +288,72 @@ def _run_backtest(spark, silver, panel, features, weeks, target: TargetConfig, p
     }
 
 
-def _run_prophet(spark, panel, folds, weeks, target: TargetConfig) -> dict:
-    """Backtest and fit Prophet on the study area's weekly totals, one Spark group per fold."""
+def _coordinate_baselines(spark, silver, panel, rows, folds, periods, target) -> dict:
+    """Score the KDE and prospective hot-spot baselines, which need incident coordinates.
+
+    Returns their evaluation-fold rows (PREDICTION_SCHEMA columns, None when skipped), the
+    parameters to log
+    and the mean tuning PEI* of each KDE bandwidth. Region targets skip both baselines,
+    because a region code has no H3 cell to place a density or a hot-spot surface on, and
+    the skip is logged as the parameter ``coordinate_baselines``.
+    """
+    from models.backtest import coordinate_predictions
+    from models.panel import select_target_coordinates
+    from models.spatial_baselines import (
+        KDE_BANDWIDTHS_M,
+        KDE_METHOD,
+        ProspectiveSettings,
+        choose_bandwidth,
+        fine_grid_steps,
+    )
+
+    if target.unit == "region":
+        reason = "skipped: region units have no H3 cells for the KDE and hot-spot surfaces"
+        logger.info("Target %s: coordinate baselines %s", target.name, reason)
+        return {
+            "evaluation_rows": None,
+            "params": {"coordinate_baselines": reason},
+            "tuning_pei": {},
+        }
+    cells = sorted(row["h3_cell"] for row in panel.select("h3_cell").distinct().collect())
+    prospective = ProspectiveSettings()
+    test_rows = rows.filter("role = 'test'").select("fold", "h3_cell", "week_start", "count")
+    coordinate_rows = coordinate_predictions(
+        select_target_coordinates(silver, target, periods),
+        folds,
+        test_rows,
+        cells,
+        target.h3_resolution,
+        KDE_BANDWIDTHS_M,
+        prospective,
+    ).toPandas()
+    is_kde = coordinate_rows["method"] == KDE_METHOD
+    bandwidth, tuning_pei = choose_bandwidth(
+        coordinate_rows[is_kde & (coordinate_rows["fold"] <= 0)],
+        target.champion_fraction,
+        default_m=KDE_BANDWIDTHS_M[1],
+    )
+    chosen = ~is_kde | (coordinate_rows["bandwidth_m"] == bandwidth)
+    fine_resolution, fine_steps = fine_grid_steps(target.h3_resolution, prospective.band_m)
+    # NOTE: the prospective window counts periods, so it spans 8 days, weeks or months.
+    return {
+        "evaluation_rows": coordinate_rows[chosen & (coordinate_rows["fold"] >= 1)].drop(
+            columns="bandwidth_m"
+        ),
+        "params": {
+            "kde_bandwidth_m": bandwidth,
+            "kde_bandwidth_candidates_m": ",".join(f"{value:g}" for value in KDE_BANDWIDTHS_M),
+            "prospective_band_m": prospective.band_m,
+            "prospective_weeks": prospective.weeks,
+            "prospective_fine_resolution": fine_resolution,
+            "prospective_max_grid_distance": fine_steps,
+        },
+        "tuning_pei": tuning_pei,
+    }
+
+
+def _run_prophet(spark, panel, folds, periods, target: TargetConfig) -> dict:
+    """Backtest and fit Prophet on the study area's total per period, one Spark group per fold."""
     from models.prophet_totals import (
         FINAL_FOLD,
         prophet_predictions,
@@ -325,8 +364,8 @@ def _run_prophet(spark, panel, folds, weeks, target: TargetConfig) -> dict:
     predictions = prophet_predictions(
         weekly_totals(panel, area="study_area"),
         folds,
-        weeks,
-        target.min_history_weeks,
+        periods,
+        target.min_history_periods,
         target.interval_level,
         target.seed,
     ).toPandas()
@@ -343,7 +382,7 @@ def _run_prophet(spark, panel, folds, weeks, target: TargetConfig) -> dict:
 
 
 def _log_prophet(prophet: dict, target_name: str) -> str:
-    """Log the final Prophet model of the weekly totals and its next-week forecast.
+    """Log the final Prophet model of the period totals and its next-period forecast.
 
     Returns the model URI.
     """
@@ -358,22 +397,22 @@ def _log_prophet(prophet: dict, target_name: str) -> str:
         # Pinned here so that MLflow does not infer the requirements in a subprocess.
         pip_requirements=[f"prophet=={prophet_package.__version__}"],
     )
-    logger.info("Logged the Prophet model of the weekly totals of %s", target_name)
+    logger.info("Logged the Prophet model of the period totals of %s", target_name)
     return info.model_uri
 
 
-def _final_frames(features, n_weeks: int, min_history_weeks: int, feature_columns: list[str]):
-    """Return the final model's training rows and the forecast week's rows as pandas."""
+def _final_frames(features, n_periods: int, min_history_periods: int, feature_columns: list[str]):
+    """Return the final model's training rows and the forecast period's rows as pandas."""
     from pyspark.sql import functions as F
 
     columns = ["h3_cell", "week_start", "week_index", "count", *feature_columns]
     history = (
-        features.filter(F.col("week_index").between(min_history_weeks, n_weeks - 1))
+        features.filter(F.col("week_index").between(min_history_periods, n_periods - 1))
         .select(*columns)
         .toPandas()
     )
     upcoming = (
-        features.filter(F.col("week_index") == n_weeks)
+        features.filter(F.col("week_index") == n_periods)
         .select(*columns)
         .orderBy("h3_cell")
         .toPandas()
@@ -392,10 +431,12 @@ def _forecast_frame(
     upcoming: pd.DataFrame,
     target: TargetConfig,
     run_id: str,
-    forecast_week: dt.date,
+    period_start: dt.date,
     interval_quantile: float | None = None,
 ) -> pd.DataFrame:
     """Return the gold forecast rows: prediction, interval, risk rank and explanations.
+
+    ``area_id`` is the unit's H3 cell or region code, and ``h3_cell`` is null for regions.
 
     The interval is split-conformal with ``interval_quantile`` (Pearson units) when given,
     otherwise the Poisson interval around the prediction.
@@ -421,8 +462,11 @@ def _forecast_frame(
             "target": target.name,
             "run_id": run_id,
             "model": MODEL_NAME,
-            "period_start": forecast_week,
-            "h3_cell": cells,
+            "period": target.period,
+            "period_start": period_start,
+            "unit": target.unit,
+            "area_id": cells,
+            "h3_cell": cells if target.unit == "h3" else None,
             "predicted": predicted.astype(float),
             "lower": lower,
             "upper": upper,
@@ -433,7 +477,7 @@ def _forecast_frame(
     ).sort_values("risk_rank", ignore_index=True)
 
 
-def _log_run_inputs(target, weeks, n_cells, source_path, input_versions) -> None:
+def _log_run_inputs(target, periods, n_cells, source_path, input_versions) -> None:
     import mlflow
 
     from models.tracking import code_version
@@ -447,9 +491,9 @@ def _log_run_inputs(target, weeks, n_cells, source_path, input_versions) -> None
         **{f"features_{key}": value for key, value in target.features.model_dump().items()},
         "feature_columns": ",".join(_feature_columns(target)),
         "objective": target.lightgbm.objective,
-        "first_week": weeks.first_week.isoformat(),
-        "last_week": weeks.last_week.isoformat(),
-        "n_weeks": weeks.n_weeks,
+        "first_period_start": periods.first_start.isoformat(),
+        "last_period_start": periods.last_start.isoformat(),
+        "n_periods": periods.n_periods,
         "n_cells": n_cells,
         "source_path": str(source_path),
         **{f"input_version_{name}": version for name, version in input_versions.items()},
@@ -503,6 +547,7 @@ def _write_gold(spark, profile, forecast, scores, target_name, run_id) -> dict[s
         target=target_name, run_id=run_id
     )
     backtests["fold"] = backtests["fold"].astype("int32")
+    upgrade_gold_forecasts(profile.table_path("gold", "forecasts"))
     versions = {}
     for name, frame, schema in (
         ("forecasts", forecast, GOLD_FORECASTS),
@@ -513,3 +558,47 @@ def _write_gold(spark, profile, forecast, scores, target_name, run_id) -> dict[s
             df, profile.table_path("gold", name), mode="append", partition_by=["target"]
         )
     return versions
+
+
+def upgrade_gold_forecasts(path) -> bool:
+    """Add the period and unit columns to a gold forecasts table written before they existed.
+
+    Older rows are weekly H3 forecasts, so they get ``period`` week, ``unit`` h3 and their
+    cell as ``area_id``. The table is rewritten once with delta-rs as a new version, so its
+    history keeps the old rows. Returns whether the table was rewritten.
+    """
+    import pyarrow as pa
+    from deltalake import DeltaTable, write_deltalake
+
+    from jobs.schemas import GOLD_FORECASTS
+
+    location = str(path)
+    if not DeltaTable.is_deltatable(location):
+        return False
+    table = DeltaTable(location)
+    columns = {field.name for field in table.schema().fields}
+    if "area_id" in columns:
+        return False
+    old = table.to_pyarrow_table()
+    rows = old.num_rows
+    upgraded = pa.table(
+        {
+            **{name: old.column(name) for name in old.column_names},
+            "period": pa.array(["week"] * rows, pa.string()),
+            "unit": pa.array(["h3"] * rows, pa.string()),
+            "area_id": old.column("h3_cell"),
+        }
+    ).select(GOLD_FORECASTS.names)
+    write_deltalake(
+        location,
+        upgraded.cast(GOLD_FORECASTS),
+        mode="overwrite",
+        schema_mode="overwrite",
+        partition_by=list(table.metadata().partition_columns),
+    )
+    logger.warning(
+        "Upgraded gold forecasts table %s: added period, unit and area_id to %d weekly H3 rows",
+        location,
+        rows,
+    )
+    return True

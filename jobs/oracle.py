@@ -131,7 +131,7 @@ def compare_with_oracle(
         truth_path = profile.path(profile.synth.out_dir) / DEFAULT_TRUTH
     dates, incidents = observed_counts(profile, target)
     weeks = complete_week_range(dates.min(), dates.max())
-    first = weeks.n_weeks - target.evaluation_weeks
+    first = weeks.n_weeks - target.evaluation_periods
     evaluation = [weeks.week_start(index) for index in range(first, weeks.n_weeks)]
     observed = incidents.groupby(["h3_cell", "week_start"]).size().rename("count").reset_index()
     truth = pd.read_parquet(truth_path, columns=["h3_cell", "week_start", "expected_count"])

@@ -67,8 +67,15 @@ GOLD_FORECASTS = pa.schema(
         pa.field("target", pa.string(), nullable=False),
         pa.field("run_id", pa.string(), nullable=False),
         pa.field("model", pa.string(), nullable=False),
+        # day, week (Monday-Sunday) or month: the length of the forecast period.
+        pa.field("period", pa.string(), nullable=False),
         pa.field("period_start", pa.date32(), nullable=False),
-        pa.field("h3_cell", pa.string(), nullable=False),
+        # h3 or region: what area_id names.
+        pa.field("unit", pa.string(), nullable=False),
+        # The H3 cell id or the region code of the forecast unit.
+        pa.field("area_id", pa.string(), nullable=False),
+        # area_id again for H3 units, null for region units.
+        pa.field("h3_cell", pa.string(), nullable=True),
         pa.field("predicted", pa.float64(), nullable=False),
         pa.field("lower", pa.float64(), nullable=False),
         pa.field("upper", pa.float64(), nullable=False),

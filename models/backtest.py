@@ -1,9 +1,11 @@
 """Rolling-origin backtest of the LightGBM model and the baselines, fanned out on Spark.
 
-Fold ``k`` (1 = oldest) evaluates one of the last ``evaluation_weeks`` complete weeks and
-trains on the weeks before it only, from ``min_history_weeks`` on (earlier weeks lack some
-lag features). Spark groups the rows by fold and trains one booster per group with
-``applyInPandas``, then scores each (fold, method) group with ``applyInPandas`` again.
+Fold ``k`` (1 = oldest) evaluates one of the last ``evaluation_periods`` complete periods
+(days, weeks or months) and trains on the periods before it only, from
+``min_history_periods`` on (earlier periods lack some lag features). The code below says
+week for the period, like the panel's ``week_index`` column. Spark groups the rows by fold
+and trains one booster per group with ``applyInPandas``, then scores each (fold, method)
+group with ``applyInPandas`` again.
 
 Tuning folds (numbered 0, -1, ...) evaluate the weeks just before the evaluation window
 the same way. They choose the KDE bandwidth and calibrate the model's prediction
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame
 
-    from models.panel import WeekRange
+    from models.panel import PeriodRange, WeekRange
 
 MODEL_METHOD = "model"
 BASELINES = {
@@ -70,17 +72,18 @@ def tuning_fold_count(first_eval_index: int, tuning_weeks: int, min_history_week
 
 def fold_weeks(
     spark,
-    weeks: WeekRange,
+    weeks: PeriodRange | WeekRange,
     evaluation_weeks: int,
     tuning_weeks: int = 0,
     min_history_weeks: int = 1,
 ) -> DataFrame:
     """Return (fold, eval_week_index) of the evaluation and tuning folds.
 
-    Folds 1 to ``evaluation_weeks`` evaluate the last complete weeks, oldest first. Folds 0,
-    -1, ... evaluate up to ``tuning_weeks`` weeks just before them, newest first.
+    Folds 1 to ``evaluation_weeks`` evaluate the last complete periods, oldest first. Folds
+    0, -1, ... evaluate up to ``tuning_weeks`` periods just before them, newest first.
     """
-    first_eval = weeks.n_weeks - evaluation_weeks
+    n_periods = weeks.n_weeks if hasattr(weeks, "n_weeks") else weeks.n_periods
+    first_eval = n_periods - evaluation_weeks
     n_tuning = tuning_fold_count(first_eval, tuning_weeks, min_history_weeks)
     rows = [(k, first_eval - 1 + k) for k in range(1 - n_tuning, evaluation_weeks + 1)]
     return spark.createDataFrame(rows, "fold int, eval_week_index int")
@@ -176,7 +179,7 @@ def baseline_predictions(rows: DataFrame) -> DataFrame:
 
 
 def _score_group(
-    predictions: pd.DataFrame, fractions: list[float], interval_level: float
+    predictions: pd.DataFrame, fractions: list[float], interval_level: float, unit: str = "h3"
 ) -> pd.DataFrame:
     import h3
     import numpy as np
@@ -189,11 +192,14 @@ def _score_group(
     cells = predictions["h3_cell"].tolist()
     scores = predictions["score"].to_numpy(dtype=float)
     actual = predictions["actual"].to_numpy(dtype=float)
-    areas = [h3.cell_area(cell, unit="km^2") for cell in cells]
+    # PAI needs each unit's area. H3 cells have one, region codes do not, so region targets
+    # get no PAI.
+    areas = [h3.cell_area(cell, unit="km^2") for cell in cells] if unit == "h3" else None
     metrics: dict[str, float] = {}
     for fraction in fractions:
         label = fraction_label(fraction)
-        metrics[f"pai_{label}"] = pai(scores, actual, areas, fraction, cells)
+        if areas is not None:
+            metrics[f"pai_{label}"] = pai(scores, actual, areas, fraction, cells)
         metrics[f"pei_star_{label}"] = pei_star(scores, actual, fraction, cells)
         metrics[f"hit_rate_{label}"] = hit_rate(scores, actual, fraction, cells)
     metrics["mae"] = float(np.mean(np.abs(scores - actual)))
@@ -222,12 +228,17 @@ def _score_group(
     )
 
 
-def score_folds(predictions: DataFrame, fractions: list[float], interval_level: float) -> DataFrame:
-    """Return one row per fold, method and metric (PAI, PEI*, hit rate, MAE, coverage)."""
+def score_folds(
+    predictions: DataFrame, fractions: list[float], interval_level: float, unit: str = "h3"
+) -> DataFrame:
+    """Return one row per fold, method and metric (PAI, PEI*, hit rate, MAE, coverage).
+
+    With ``unit`` region the ``h3_cell`` column contains region codes and PAI is left out.
+    """
     fractions = list(fractions)
 
     def score_group(group):
-        return _score_group(group, fractions, interval_level)
+        return _score_group(group, fractions, interval_level, unit)
 
     return predictions.groupBy("fold", "method").applyInPandas(score_group, SCORE_SCHEMA)
 

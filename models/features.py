@@ -331,12 +331,20 @@ def build_features(
     country: str | None = None,
     subdivision: str | None = None,
     period: str = "week",
+    unit: str = "h3",
 ) -> DataFrame:
     """Return the panel with every ``feature_columns(settings, country)`` column added.
 
-    ``period`` (day, week or month) sets the days that the holiday count covers.
+    ``period`` (day, week or month) sets the days that the holiday count covers. With
+    ``unit`` region the ``h3_cell`` column holds region codes, which have no H3 neighbours,
+    so every ring sum is zero where its base feature has a value.
     """
     temporal = add_temporal_features(panel, settings)
-    pairs = neighbour_pairs(panel.select("h3_cell").distinct(), settings.max_ring)
+    if unit == "region":
+        pairs = panel.sparkSession.createDataFrame(
+            [], "h3_cell string, neighbour_cell string, distance int"
+        )
+    else:
+        pairs = neighbour_pairs(panel.select("h3_cell").distinct(), settings.max_ring)
     with_rings = add_neighbour_features(temporal, pairs, settings)
     return add_calendar_features(with_rings, settings, country, subdivision, period)

@@ -1,4 +1,4 @@
-"""Prophet forecasts of a target's aggregate weekly series (the total over its study area).
+"""Prophet forecasts of a target's aggregate series (the total over its study area per period).
 
 Spark fits one Prophet model per ``applyInPandas`` group: each group is one area and one
 fold. Fold ``k`` fits on the weeks before its evaluation week and forecasts that week,
@@ -6,8 +6,10 @@ like the cell-level backtest. The group with fold ``FINAL_FOLD`` fits on every c
 week, forecasts the next one and returns the fitted model as Prophet's JSON, so that the
 driver can log it with ``mlflow.prophet``.
 
-Weekly totals have no within-week pattern, so the daily and weekly seasonalities are off.
-Yearly seasonality is left to Prophet's default, which enables it from two years of data.
+Weekly and monthly totals have no within-week pattern, so the daily and weekly seasonalities
+are off for them. Daily totals keep the weekly seasonality. Yearly seasonality is left to
+Prophet's default, which enables it from two years of data. The code says week for the
+period, like the panel's ``week_index`` column.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame
 
-    from models.panel import WeekRange
+    from models.panel import PeriodRange, WeekRange
 
 PROPHET_METHOD = "prophet_total"
 FINAL_FOLD = 1_000_000
@@ -32,9 +34,15 @@ PROPHET_SCHEMA = (
 
 
 def fit_and_forecast(
-    history: pd.DataFrame, forecast_week: pd.Timestamp, interval_level: float, seed: int
+    history: pd.DataFrame,
+    forecast_week: pd.Timestamp,
+    interval_level: float,
+    seed: int,
+    weekly_seasonality: bool = False,
 ):
     """Fit Prophet on ``history`` (``ds``, ``y``) and forecast ``forecast_week``.
+
+    ``weekly_seasonality`` turns on the day-of-week pattern, for series of daily totals.
 
     Returns the fitted model and a one-row frame with ``yhat``, ``yhat_lower`` and
     ``yhat_upper`` (the ``interval_level`` interval). Prophet draws the interval by
@@ -49,14 +57,16 @@ def fit_and_forecast(
     model = Prophet(
         interval_width=interval_level,
         daily_seasonality=False,
-        weekly_seasonality=False,
+        weekly_seasonality=weekly_seasonality,
     )
     model.fit(history[["ds", "y"]])
     forecast = model.predict(pd.DataFrame({"ds": [pd.Timestamp(forecast_week)]}))
     return model, forecast[["yhat", "yhat_lower", "yhat_upper"]]
 
 
-def _forecast_group(rows: pd.DataFrame, interval_level: float, seed: int) -> pd.DataFrame:
+def _forecast_group(
+    rows: pd.DataFrame, interval_level: float, seed: int, weekly_seasonality: bool = False
+) -> pd.DataFrame:
     import pandas as pd
     from prophet.serialize import model_to_json
 
@@ -69,6 +79,7 @@ def _forecast_group(rows: pd.DataFrame, interval_level: float, seed: int) -> pd.
         pd.Timestamp(target_row["week_start"]),
         interval_level,
         seed,
+        weekly_seasonality,
     )
     return pd.DataFrame(
         {
@@ -100,7 +111,7 @@ def weekly_totals(panel: DataFrame, area: str) -> DataFrame:
 def prophet_predictions(
     totals: DataFrame,
     folds: DataFrame,
-    weeks: WeekRange,
+    weeks: PeriodRange | WeekRange,
     min_history_weeks: int,
     interval_level: float,
     seed: int,
@@ -114,12 +125,13 @@ def prophet_predictions(
     from pyspark.sql import functions as F
 
     spark = totals.sparkSession
-    n_weeks = weeks.n_weeks
+    periods = weeks.as_periods() if hasattr(weeks, "as_periods") else weeks
+    n_weeks = periods.n_periods
     final = spark.createDataFrame([(FINAL_FOLD, n_weeks)], "fold int, eval_week_index int")
     all_folds = folds.select("fold", "eval_week_index").unionByName(final)
     # The forecast week has no total yet: a row with a null total carries its date.
     next_week = spark.createDataFrame(
-        [(n_weeks, weeks.week_start(n_weeks))], "week_index int, week_start date"
+        [(n_weeks, periods.start(n_weeks))], "week_index int, week_start date"
     )
     areas = totals.select("area").distinct()
     with_next = totals.unionByName(
@@ -135,8 +147,10 @@ def prophet_predictions(
         F.when(F.col("week_index") == F.col("eval_week_index"), "test").otherwise("train"),
     )
 
+    weekly_seasonality = periods.period == "day"
+
     def forecast_group(group):
-        return _forecast_group(group, interval_level, seed)
+        return _forecast_group(group, interval_level, seed, weekly_seasonality)
 
     return (
         rows.select("area", "fold", "week_index", "week_start", "total", "role")

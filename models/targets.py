@@ -2,6 +2,13 @@
 
 Each entry under ``targets`` is merged over ``defaults`` (nested mappings merge key by
 key) and validated into a :class:`TargetConfig`. Errors name the target and the field.
+
+A target counts incidents per spatial unit and period. The unit is an H3 cell
+(``unit: h3`` with ``h3_resolution``) or a region (``unit: region`` with ``region_column``,
+a column of the source table). The period is a day, a Monday-Sunday week or a calendar
+month. The backtest window sizes ``evaluation_periods``, ``min_history_periods`` and
+``tuning_periods`` count periods. The older names ``evaluation_weeks``,
+``min_history_weeks`` and ``tuning_weeks`` are accepted for weekly targets only.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -27,6 +35,15 @@ FORECASTS_FILE = CONF_DIR / "forecasts.yml"
 # Offence values in silver tables are lower snake case, for example ``auto_theft``. The job
 # checks that each configured offence occurs in the source table.
 OFFENSE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+# A region column is a plain column name of the silver table, for example region_code.
+COLUMN_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*$")
+PERIODS = ("day", "week", "month")
+# Window sizes that count periods, with the names that count weeks (weekly targets only).
+PERIOD_COUNT_FIELDS = {
+    "evaluation_periods": "evaluation_weeks",
+    "min_history_periods": "min_history_weeks",
+    "tuning_periods": "tuning_weeks",
+}
 
 
 class LightGBMSettings(BaseModel):
@@ -72,21 +89,31 @@ class TargetConfig(BaseModel):
     source_layer: Literal["silver"] = "silver"
     timezone: str
     offenses: Literal["all"] | list[str]
+    unit: Literal["h3", "region"] = "h3"
     # Silver tables carry the cells of resolutions 7, 8 and 9 (columns h3_r7, h3_r8, h3_r9).
-    # Resolution 6 cells are the parents of the h3_r7 cells.
-    h3_resolution: Literal[6, 7, 8, 9]
-    period: Literal["week"]
+    # Resolution 6 cells are the parents of the h3_r7 cells. Set only when unit is h3.
+    h3_resolution: Literal[6, 7, 8, 9] | None = None
+    # Source column with the region code of each incident. Set only when unit is region.
+    region_column: str | None = None
+    period: Literal["day", "week", "month"]
     horizon: Literal[1]
-    evaluation_weeks: int = Field(ge=1, le=104)
-    min_history_weeks: int = Field(ge=1, le=52)
+    evaluation_periods: int = Field(
+        ge=1, le=400, validation_alias=AliasChoices("evaluation_periods", "evaluation_weeks")
+    )
+    min_history_periods: int = Field(
+        ge=1, le=400, validation_alias=AliasChoices("min_history_periods", "min_history_weeks")
+    )
+    # The study area is every unit (cell or region) with at least one incident of the target.
     study_area: Literal["cells_with_incidents"]
     hotspot_fractions: list[float] = Field(min_length=1)
     # The champion rule compares PEI* at this fraction; the backtest always computes it.
     champion_fraction: float = Field(0.01, gt=0, le=1)
-    # Weeks just before the evaluation window that tune the KDE bandwidth and calibrate the
+    # Periods just before the evaluation window that tune the KDE bandwidth and calibrate the
     # prediction intervals (fewer when the table is short).
-    tuning_weeks: int = Field(4, ge=0, le=52)
-    # Model of the study area's weekly total beside the cell model.
+    tuning_periods: int = Field(
+        4, ge=0, le=400, validation_alias=AliasChoices("tuning_periods", "tuning_weeks")
+    )
+    # Model of the study area's total per period beside the unit model.
     aggregate_model: Literal["prophet", "none"] = "prophet"
     interval_level: float = Field(gt=0, lt=1)
     seed: int
@@ -96,6 +123,44 @@ class TargetConfig(BaseModel):
     subdivision: str | None = None
     features: FeatureSettings = Field(default_factory=FeatureSettings)
     lightgbm: LightGBMSettings = Field(default_factory=LightGBMSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_period_count_names(cls, data):
+        """Reject week-named window sizes on daily and monthly targets, and double names."""
+        if not isinstance(data, dict):
+            return data
+        for field, week_name in PERIOD_COUNT_FIELDS.items():
+            if week_name not in data:
+                continue
+            if field in data:
+                raise ValueError(f"set {field} or {week_name}, not both")
+            if data.get("period") != "week":
+                raise ValueError(
+                    f"{week_name} counts weeks but the period is {data.get('period')!r}, so "
+                    f"use {field}"
+                )
+        return data
+
+    @model_validator(mode="after")
+    def _check_unit(self):
+        """Require h3_resolution for H3 targets and region_column for region targets."""
+        if self.unit == "h3":
+            if self.h3_resolution is None:
+                raise ValueError("unit h3 needs h3_resolution (6, 7, 8 or 9)")
+            if self.region_column is not None:
+                raise ValueError("region_column is set but unit is h3: set unit: region or remove it")
+        else:
+            if self.region_column is None:
+                raise ValueError("unit region needs region_column, for example region_code")
+            if not COLUMN_PATTERN.match(self.region_column):
+                raise ValueError(
+                    f"region_column must be a lower snake case column name, got "
+                    f"{self.region_column!r}"
+                )
+            if self.h3_resolution is not None:
+                raise ValueError("h3_resolution is set but unit is region: remove h3_resolution")
+        return self
 
     @field_validator("offenses")
     @classmethod

@@ -90,6 +90,26 @@ def write_kz_profile(root, world):
     return path
 
 
+def forecast_job_profile(root):
+    """Return a Profile for forecast job tests: lake and MLflow store under ``root``, the
+    embedded default's Spark settings."""
+    from jobs.settings import MlflowSettings, Profile, load_profile
+
+    return Profile(
+        name="test",
+        lake_dir=str(root / "lake"),
+        agency_db_dir=str(root / "agencies"),
+        landing_dir=str(root / "landing"),
+        var_dir=str(root / "var"),
+        real_data_dir=str(root / "real"),
+        spark=load_profile("embedded").spark,
+        mlflow=MlflowSettings(
+            tracking_uri=f"sqlite:///{root}/mlflow/mlflow.db",
+            artifact_root=str(root / "mlflow" / "artifacts"),
+        ),
+    )
+
+
 @pytest.fixture
 def tmp_profile(tmp_path, monkeypatch):
     """Point the active profile at a fresh lake under tmp_path and set a pseudonym key."""

@@ -8,8 +8,9 @@ import hashlib
 import h3
 import numpy as np
 import pytest
+from conftest import forecast_job_profile
 
-from jobs.settings import ConfigError, MlflowSettings, Profile, load_profile
+from jobs.settings import ConfigError
 from models.targets import load_targets
 
 HOT_CELL = h3.latlng_to_cell(29.76, -95.37, 8)
@@ -79,19 +80,7 @@ def job_profile(tmp_path_factory):
     from jobs.schemas import SILVER_INCIDENT_COMMON
 
     root = tmp_path_factory.mktemp("forecast_job")
-    profile = Profile(
-        name="test",
-        lake_dir=str(root / "lake"),
-        agency_db_dir=str(root / "agencies"),
-        landing_dir=str(root / "landing"),
-        var_dir=str(root / "var"),
-        real_data_dir=str(root / "real"),
-        spark=load_profile("embedded").spark,
-        mlflow=MlflowSettings(
-            tracking_uri=f"sqlite:///{root}/mlflow/mlflow.db",
-            artifact_root=str(root / "mlflow" / "artifacts"),
-        ),
-    )
+    profile = forecast_job_profile(root)
     table = pa.Table.from_pylist(make_silver_rows(), schema=SILVER_INCIDENT_COMMON)
     write_deltalake(str(profile.table_path("silver", "houston_crime")), table)
     return profile
@@ -139,7 +128,7 @@ def test_run_logs_metrics_of_model_and_baselines(job_result, job_profile):
             assert f"{method}_pai_{fraction}" in run.data.metrics, (method, fraction)
     assert run.data.params["input_version_silver.houston_crime"] == "0"
     assert run.data.params["n_cells"] == "8"
-    assert run.data.params["n_weeks"] == "29"
+    assert run.data.params["n_periods"] == "29"
     assert run.data.params["seed"] == str(load_targets()["houston_all_offences"].seed)
     assert "git_commit" in run.data.tags
     artifacts = [

@@ -246,8 +246,9 @@ def _write_gold(gold: Path) -> None:
 
     def forecast(target, run_id, cell, predicted, rank, feature, created_at):
         return {
-            "target": target, "run_id": run_id, "model": "lightgbm",
-            "period_start": dt.date(2010, 2, 1), "h3_cell": cell, "predicted": predicted,
+            "target": target, "run_id": run_id, "model": "lightgbm", "period": "week",
+            "period_start": dt.date(2010, 2, 1), "unit": "h3", "area_id": cell,
+            "h3_cell": cell, "predicted": predicted,
             "lower": predicted - 1.0, "upper": predicted + 2.0, "risk_rank": rank,
             "top_contributions": f'[{{"feature": "{feature}", "contribution": 1.5}}]',
             "created_at": created_at,

@@ -41,8 +41,20 @@ final as (
 
     select
         forecasts.target,
+        forecasts.unit,
+        forecasts.area_id,
         forecasts.h3_cell,
+        forecasts.period,
         forecasts.period_start,
+        -- The last day of the period: a day, a Monday-Sunday week or a calendar month.
+        cast(
+            case forecasts.period
+                when 'day' then forecasts.period_start
+                when 'week' then forecasts.period_start + interval '6 days'
+                when 'month'
+                    then forecasts.period_start + interval '1 month' - interval '1 day'
+            end as date
+        ) as period_end,
         forecasts.run_id,
         forecasts.model,
         forecasts.predicted,
