@@ -281,6 +281,7 @@ def _record_batch(profile: Profile, counts: BatchCounts) -> None:
 
 def load_silver(source: Source, profile: Profile) -> list[BatchCounts]:
     """Process every bronze batch of ``source`` that silver has not recorded yet."""
+    import pyarrow as pa
     bronze_path = profile.table_path("bronze", source.name)
     silver_path = profile.table_path("silver", source.silver_table)
     rejects_path = profile.table_path("silver", "rejects")
@@ -319,6 +320,10 @@ def load_silver(source: Source, profile: Profile) -> list[BatchCounts]:
             totals["rejected"] += rejects.num_rows
             for reason in rejects["reason_code"].to_pylist():
                 reasons[reason] = reasons.get(reason, 0) + 1
+            del chunk, silver, rejects, result
+            # The Arrow allocator keeps freed chunks cached, and with the delta-rs write
+            # buffers that raised the peak from chunk to chunk; hand them back to the OS.
+            pa.default_memory_pool().release_unused()
         counts = BatchCounts(
             source=source.name,
             batch_id=batch_id,
