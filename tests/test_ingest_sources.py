@@ -150,3 +150,31 @@ def test_postgres_source_incremental_update_and_reinsert(
         connection.close()
         admin.cursor().execute(f"drop database if exists {database} with (force)")
         admin.close()
+
+
+def test_postgres_column_types_ignore_same_named_table_in_other_schema(postgres_url):
+    """Drift checks compare the table the query reads, not a namesake in another schema."""
+    import psycopg2
+
+    from jobs.ingest.bronze import _connect, source_column_types
+
+    database = f"boljam_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(postgres_url)
+    admin.autocommit = True
+    admin.cursor().execute(f"create database {database}")
+    url = postgres_url.rsplit("/", 1)[0] + f"/{database}"
+    try:
+        with psycopg2.connect(url) as setup:
+            cursor = setup.cursor()
+            cursor.execute("create schema archive")
+            cursor.execute("create table archive.offences (offence_id text, moved_on date)")
+            cursor.execute("create table public.offences (offence_id integer, kind text)")
+        connection = _connect(url)
+        try:
+            types = source_column_types(connection, "postgresql", "offences")
+        finally:
+            connection.close()
+        assert types == {"offence_id": "integer", "kind": "text"}
+    finally:
+        admin.cursor().execute(f"drop database if exists {database} with (force)")
+        admin.close()

@@ -68,9 +68,13 @@ def source_column_types(connection, dialect: str, table: str) -> dict[str, str]:
         if dialect == "sqlite":
             cursor.execute(f'pragma table_info("{table}")')
             return {row[1]: (row[2] or "").lower() for row in cursor.fetchall()}
+        # Only the table the query reads: the first of that name on the search path, so a
+        # same-named table in another schema does not mix its columns in.
         cursor.execute(
             "select column_name, data_type from information_schema.columns "
-            "where table_name = $1 order by ordinal_position",
+            "where table_name = $1 and table_schema = ("
+            "select n.nspname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+            "where c.oid = to_regclass(quote_ident($1))) order by ordinal_position",
             [table],
         )
         return {name: kind.lower() for name, kind in cursor.fetchall()}
