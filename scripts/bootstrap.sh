@@ -46,7 +46,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
     .venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip -q
     .venv/bin/python -m pip install -q --disable-pip-version-check "uv==0.13.9"
   fi
-  VIRTUAL_ENV="$PWD/.venv" .venv/bin/uv pip install -q -r requirements.lock
+  # Compiled up front: this environment may set PYTHONDONTWRITEBYTECODE, and then every
+  # process (tests, Airflow tasks, Spark workers) would compile its imports again.
+  VIRTUAL_ENV="$PWD/.venv" .venv/bin/uv pip install -q --compile-bytecode -r requirements.lock
   VIRTUAL_ENV="$PWD/.venv" .venv/bin/uv pip install -q --no-deps -e .
   echo "$wanted" > "$stamp"
 fi
