@@ -2,7 +2,7 @@
 ### Boljam reports
 
 Writes the self-contained HTML report of every forecast target into `var/reports/`, from
-the gold forecast and backtest tables. The emerging hot spots of every target go to the
+the gold forecast and backtest tables. The emerging hot spots of every H3 target go to the
 gold `emerging_hotspots` table. Then one PDF letter per region of `conf/letters.yml` goes
 to `var/outbox/<date>/`, and by e-mail when a loopback SMTP server is configured.
 
@@ -48,7 +48,6 @@ def boljam_report():
     forecast_marts = build_forecast_marts()
     letters = write_letters()
     for target in TARGETS:
-
         # all_done: a failed marts build does not hold back the reports of the gold tables.
         @task(task_id=f"report_{target}", trigger_rule="all_done")
         def write_report(target_name: str = target, params: dict | None = None) -> str:
@@ -67,11 +66,17 @@ def boljam_report():
         def write_hotspots(target_name: str = target, params: dict | None = None) -> int:
             """Classify the emerging hot spots of one target into the gold table."""
             skip_unless_selected(target_name, params)
+            from airflow.exceptions import AirflowSkipException
+
             from jobs.hotspots.cli import DEFAULT_ALPHA, DEFAULT_K_RING, write_target
+            from jobs.hotspots.job import skip_reason
             from jobs.settings import load_profile
             from models.targets import load_targets
 
             target_config = load_targets()[target_name]
+            reason = skip_reason(target_config)
+            if reason is not None:
+                raise AirflowSkipException(reason)
             return write_target(
                 target_name, DEFAULT_K_RING, DEFAULT_ALPHA, load_profile(), target_config
             )

@@ -359,3 +359,69 @@ def test_cli_rejects_unknown_target():
 
     args = argparse.Namespace(target=["no_such_target"], k_ring=1, alpha=0.05)
     assert run(args) == 2
+
+
+def region_target() -> TargetConfig:
+    return target_config(["burglary"]).model_copy(
+        update={"unit": "region", "h3_resolution": None, "region_column": "region_code"}
+    )
+
+
+def test_region_target_is_rejected(tmp_profile):
+    write_silver(tmp_profile, ["centre"] * 3)
+    with pytest.raises(PanelError, match="defined on H3 cells x weeks"):
+        analyse_target(tmp_profile, region_target(), 1, 0.05, datetime.now(UTC))
+
+
+def test_cli_skips_region_target(tmp_profile, monkeypatch, caplog):
+    import argparse
+    import logging
+
+    import yaml
+
+    from jobs.hotspots.cli import run
+    from jobs.settings import PROJECT_ROOT
+
+    path = tmp_profile.var / "profile.yaml"
+    data = tmp_profile.model_dump(mode="json")
+    data["forecasts_file"] = str(PROJECT_ROOT / "conf" / "kz" / "forecasts.yml")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    monkeypatch.setenv("BOLJAM_PROFILE_FILE", str(path))
+
+    args = argparse.Namespace(target=["kz_fraud_region"], k_ring=1, alpha=0.05)
+    with caplog.at_level(logging.INFO, logger="jobs.hotspots.cli"):
+        assert run(args) == 0
+    assert "skipped the emerging hot spots of target kz_fraud_region" in caplog.text
+    assert not (tmp_profile.table_path("gold", "emerging_hotspots") / "_delta_log").exists()
+
+
+def test_resolution_6_uses_parents_of_r7(tmp_profile):
+    # Two resolution-7 children of one resolution-6 cell, and one child of a neighbour.
+    parent = h3.latlng_to_cell(43.24, 76.89, 6)
+    neighbour = sorted(h3.grid_ring(parent, 1))[0]
+    children = sorted(h3.cell_to_children(parent, 7))[:2]
+    other = sorted(h3.cell_to_children(neighbour, 7))[0]
+    monday = FIRST_WEEK
+    rows = []
+    for week in range(3):
+        day = monday + timedelta(weeks=week)
+        rows += [{"h3_r7": children[0], "local_date": day, "offense": "burglary"}] * 2
+        rows += [{"h3_r7": children[1], "local_date": day, "offense": "burglary"}]
+        rows += [{"h3_r7": other, "local_date": day, "offense": "burglary"}]
+    rows.append(
+        {"h3_r7": other, "local_date": monday + timedelta(weeks=3, days=-1), "offense": "theft"}
+    )
+    schema = pa.schema(
+        [("h3_r7", pa.string()), ("local_date", pa.date32()), ("offense", pa.string())]
+    )
+    write_deltalake(
+        str(tmp_profile.table_path("silver", "test_crime")),
+        pa.Table.from_pylist(rows, schema=schema),
+    )
+    target = target_config(["burglary"]).model_copy(update={"h3_resolution": 6, "period": "day"})
+
+    result = analyse_target(tmp_profile, target, 1, 0.05, datetime.now(UTC))
+
+    assert sorted(result["h3_cell"]) == sorted([parent, neighbour])
+    assert set(result["weeks"]) == {3}

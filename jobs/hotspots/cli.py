@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from jobs.hotspots.job import skip_reason
     from jobs.settings import load_profile
     from models.panel import PanelError
     from models.targets import load_targets
@@ -45,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     failed = 0
     for name in names:
+        reason = skip_reason(targets[name])
+        if reason is not None:
+            logger.info("skipped the emerging hot spots of target %s: %s", name, reason)
+            continue
         try:
             write_target(name, args.k_ring, args.alpha, load_profile(), targets[name])
         except PanelError as error:

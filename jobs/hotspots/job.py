@@ -2,7 +2,8 @@
 
 The panel counts the target's silver incidents per H3 cell and Monday-Sunday week of the
 local date, over the complete weeks of the table, as the forecast job does. The study area
-is every cell with at least one incident of the target.
+is every cell with at least one incident of the target. Daily and monthly H3 targets get the
+same weekly analysis, and region targets get none, because Gi* needs H3 neighbours.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from jobs.schemas import H3_RESOLUTIONS
 from models.panel import PanelError, WeekRange, complete_week_range
 
 if TYPE_CHECKING:
@@ -53,6 +55,16 @@ GOLD_EMERGING_HOTSPOTS = pa.schema(
 )
 
 
+def skip_reason(target: TargetConfig) -> str | None:
+    """Return why the analysis skips ``target``, or None when the target has H3 cells."""
+    if target.unit != "h3":
+        return (
+            f"target {target.name} counts {target.unit} units, but emerging hot spots are "
+            "defined on H3 cells x weeks (Gi* over H3 rings)"
+        )
+    return None
+
+
 def read_target_incidents(profile: Profile, target: TargetConfig) -> tuple[pd.DataFrame, WeekRange]:
     """Return the target's silver incidents (``h3_cell``, ``local_date``) and complete weeks.
 
@@ -64,10 +76,23 @@ def read_target_incidents(profile: Profile, target: TargetConfig) -> tuple[pd.Da
     path = profile.table_path(target.source_layer, target.source_table)
     if not DeltaTable.is_deltatable(str(path)):
         raise PanelError(f"silver table not found at {path}; ingest {target.source_table} first")
-    cell_column = f"h3_r{target.h3_resolution}"
+    reason = skip_reason(target)
+    if reason is not None:
+        raise PanelError(reason)
+    # Silver stores resolutions 7 to 9, and coarser cells are the parents of the h3_r7 cells.
+    read_resolution = max(target.h3_resolution, min(H3_RESOLUTIONS))
+    cell_column = f"h3_r{read_resolution}"
     # NOTE: filtering on offense inside to_pandas fails in deltalake 1.6 (string against
     # string_view), so the rows are filtered after reading.
     incidents = DeltaTable(str(path)).to_pandas(columns=[cell_column, "local_date", "offense"])
+    if read_resolution != target.h3_resolution:
+        import h3
+
+        parents = {
+            cell: h3.cell_to_parent(cell, target.h3_resolution)
+            for cell in incidents[cell_column].dropna().unique()
+        }
+        incidents[cell_column] = incidents[cell_column].map(parents)
     if incidents.empty:
         raise PanelError(f"source table {target.source_table} of target {target.name} is empty")
     weeks = complete_week_range(incidents["local_date"].min(), incidents["local_date"].max())
