@@ -176,28 +176,140 @@ def h3_cells_schema():
     )
 
 
+# Key of the h3_cells commit metadata that stores, as JSON, the version of each incident
+# table whose cells the table holds.
+H3_CELLS_SOURCE_VERSIONS = "boljam.incident_table_versions"
+
+
 def write_h3_cells(profile: Profile) -> int:
     """Write ``silver/h3_cells``: one row per H3 cell of the silver incidents, and return its size.
 
     Every r7, r8 and r9 cell of the incident tables gets its resolution, its r7 and r8
     parents, its centroid and its area in km2 from the h3 package. Missing incident tables
     are skipped, so an empty lake gives an empty table.
-    """
-    import datetime as dt
 
-    import h3
-    import pyarrow as pa
-    from deltalake import DeltaTable, write_deltalake
+    Each write records the incident table versions it read. When every incident table has
+    only gained files since those versions (appends), only the added files are read and
+    their new cells are appended. Otherwise (first write, an overwrite, delete or merge of
+    an incident table, a table gone, or a cell whose city would change) the whole table is
+    rewritten from every incident.
+    """
+    from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
 
-    cell_city: dict[str, str] = {}
+    tables = {}
     for name in INCIDENT_TABLES:
         try:
-            table = DeltaTable(str(profile.table_path("silver", name)))
+            tables[name] = DeltaTable(str(profile.table_path("silver", name)))
         except TableNotFoundError:
             log.warning("silver table %s not found; its cells are left out of h3_cells", name)
+    versions = {name: table.version() for name, table in tables.items()}
+    path = profile.table_path("silver", "h3_cells")
+
+    added_files = _files_added_since_h3_cells(path, tables)
+    if added_files is not None:
+        written = _append_new_h3_cells(path, tables, added_files, versions)
+        if written is not None:
+            return written
+    cell_city = _incident_cell_cities(tables, files=None)
+    rows = _h3_cell_rows(cell_city)
+    _write_h3_cell_rows(path, rows, versions, mode="overwrite")
+    log.info("wrote %d H3 cells to %s", len(rows), path)
+    return len(rows)
+
+
+def _files_added_since_h3_cells(path: Path, tables: Mapping) -> dict[str, set[str]] | None:
+    """Return the data files each incident table gained since ``h3_cells`` was written.
+
+    Returns None when the table must be rewritten: it does not exist, its last commit has no
+    recorded versions, an incident table it read is gone, or one lost a data file.
+    """
+    import json
+
+    from deltalake import DeltaTable
+    from deltalake.exceptions import DeltaError, TableNotFoundError
+
+    try:
+        last_commit = DeltaTable(str(path)).history(1)[0]
+    except TableNotFoundError:
+        return None
+    recorded = last_commit.get(H3_CELLS_SOURCE_VERSIONS)
+    if recorded is None:
+        return None
+    recorded_versions = json.loads(recorded)
+    if not set(recorded_versions) <= set(tables):
+        return None
+
+    added = {}
+    for name, table in tables.items():
+        current_files = _data_files(table)
+        if name not in recorded_versions:
+            added[name] = current_files
             continue
-        columns = table.to_pyarrow_table(columns=["city", "h3_r7", "h3_r8", "h3_r9"])
+        if recorded_versions[name] > table.version():
+            return None
+        try:
+            old = DeltaTable(table.table_uri, version=recorded_versions[name])
+        except DeltaError:
+            return None
+        old_files = _data_files(old)
+        if not old_files <= current_files:
+            return None
+        added[name] = current_files - old_files
+    return added
+
+
+def _data_files(table) -> set[str]:
+    """Return the paths of a Delta table's data files, relative to the table folder."""
+    return {fragment.path for fragment in table.to_pyarrow_dataset().get_fragments()}
+
+
+def _append_new_h3_cells(
+    path: Path, tables: Mapping, added_files: dict[str, set[str]], versions: dict[str, int]
+) -> int | None:
+    """Append the cells of ``added_files`` that ``h3_cells`` lacks; return the table size.
+
+    Returns None, and writes nothing, when a known cell would get another city.
+    """
+    from deltalake import DeltaTable
+
+    new_pairs = _incident_cell_cities(tables, files=added_files)
+    existing = DeltaTable(str(path)).to_pyarrow_table(columns=["h3_cell", "city"])
+    known_city = dict(
+        zip(existing["h3_cell"].to_pylist(), existing["city"].to_pylist(), strict=True)
+    )
+    for cell, city in new_pairs.items():
+        if cell in known_city and city < known_city[cell]:
+            return None
+    new_cells = {cell: city for cell, city in new_pairs.items() if cell not in known_city}
+    rows = _h3_cell_rows(new_cells)
+    # An empty append still records the versions, so the next run reads fewer files.
+    _write_h3_cell_rows(path, rows, versions, mode="append")
+    log.info("appended %d new H3 cells to %s", len(rows), path)
+    return len(known_city) + len(rows)
+
+
+def _incident_cell_cities(tables: Mapping, files: dict[str, set[str]] | None) -> dict[str, str]:
+    """Return the city of every r7, r8 and r9 cell in the incident tables.
+
+    With ``files``, only those data files of each table are read.
+    """
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    cell_city: dict[str, str] = {}
+    for name, table in tables.items():
+        dataset = table.to_pyarrow_dataset()
+        if files is not None:
+            fragments = [
+                fragment for fragment in dataset.get_fragments() if fragment.path in files[name]
+            ]
+            if not fragments:
+                continue
+            dataset = ds.FileSystemDataset(
+                fragments, dataset.schema, dataset.format, dataset.filesystem
+            )
+        columns = dataset.to_table(columns=["city", "h3_r7", "h3_r8", "h3_r9"])
         for column in ("h3_r7", "h3_r8", "h3_r9"):
             pairs = pa.table({"cell": columns[column], "city": columns["city"]})
             for row in pairs.group_by(["cell", "city"]).aggregate([]).to_pylist():
@@ -206,6 +318,14 @@ def write_h3_cells(profile: Profile) -> int:
                 known = cell_city.get(row["cell"])
                 if known is None or row["city"] < known:
                     cell_city[row["cell"]] = row["city"]
+    return cell_city
+
+
+def _h3_cell_rows(cell_city: Mapping[str, str]) -> list[dict]:
+    """Return the h3_cells rows of the cells in ``cell_city``, sorted by cell."""
+    import datetime as dt
+
+    import h3
 
     loaded_at = dt.datetime.now(dt.UTC)
     rows = []
@@ -225,15 +345,24 @@ def write_h3_cells(profile: Profile) -> int:
                 "_loaded_at": loaded_at,
             }
         )
-    path = profile.table_path("silver", "h3_cells")
+    return rows
+
+
+def _write_h3_cell_rows(path: Path, rows: list[dict], versions: dict[str, int], mode: str) -> None:
+    """Write ``rows`` to ``h3_cells`` and record the incident table ``versions`` read."""
+    import json
+
+    import pyarrow as pa
+    from deltalake import CommitProperties, write_deltalake
+
+    metadata = {H3_CELLS_SOURCE_VERSIONS: json.dumps(versions, sort_keys=True)}
     write_deltalake(
         str(path),
         pa.Table.from_pylist(rows, schema=h3_cells_schema()),
-        mode="overwrite",
-        schema_mode="overwrite",
+        mode=mode,
+        schema_mode="overwrite" if mode == "overwrite" else None,
+        commit_properties=CommitProperties(custom_metadata=metadata),
     )
-    log.info("wrote %d H3 cells to %s", len(rows), path)
-    return len(rows)
 
 
 def copy_lake_to_postgres(profile: Profile, url: str) -> dict[str, int]:
