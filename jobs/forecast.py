@@ -120,7 +120,10 @@ def run_forecast(
     try:
         backtest = _run_backtest(spark, silver, panel, features, periods, target, params)
         history, upcoming = _final_frames(
-            features, periods.n_periods, target.min_history_periods, _feature_columns(target)
+            features,
+            periods.n_periods,
+            _first_training_period(target, periods.n_periods),
+            _feature_columns(target),
         )
     finally:
         features.unpersist()
@@ -227,7 +230,7 @@ def _run_backtest(spark, silver, panel, features, periods, target: TargetConfig,
         target.min_history_periods,
     )
     n_tuning = folds.filter("fold <= 0").count()
-    rows = fold_rows(features, folds, target.min_history_periods)
+    rows = fold_rows(features, folds, target.min_history_periods, target.training_window_periods)
     level = target.interval_level
     model_rows = model_predictions(
         rows, _feature_columns(target), params, target.lightgbm.num_boost_round, level
@@ -401,13 +404,21 @@ def _log_prophet(prophet: dict, target_name: str) -> str:
     return info.model_uri
 
 
-def _final_frames(features, n_periods: int, min_history_periods: int, feature_columns: list[str]):
-    """Return the final model's training rows and the forecast period's rows as pandas."""
+def _first_training_period(target: TargetConfig, n_periods: int) -> int:
+    """Return the index of the final model's first training period."""
+    if target.training_window_periods is None:
+        return target.min_history_periods
+    return max(target.min_history_periods, n_periods - target.training_window_periods)
+
+
+def _final_frames(features, n_periods: int, first_period: int, feature_columns: list[str]):
+    """Return the final model's training rows (periods ``first_period`` to ``n_periods - 1``)
+    and the forecast period's rows as pandas."""
     from pyspark.sql import functions as F
 
     columns = ["h3_cell", "week_start", "week_index", "count", *feature_columns]
     history = (
-        features.filter(F.col("week_index").between(min_history_periods, n_periods - 1))
+        features.filter(F.col("week_index").between(first_period, n_periods - 1))
         .select(*columns)
         .toPandas()
     )

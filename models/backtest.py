@@ -89,13 +89,24 @@ def fold_weeks(
     return spark.createDataFrame(rows, "fold int, eval_week_index int")
 
 
-def fold_rows(features: DataFrame, folds: DataFrame, min_history_weeks: int) -> DataFrame:
-    """Return each fold's training rows (role ``train``) and evaluation rows (``test``)."""
+def fold_rows(
+    features: DataFrame,
+    folds: DataFrame,
+    min_history_weeks: int,
+    training_window: int | None = None,
+) -> DataFrame:
+    """Return each fold's training rows (role ``train``) and evaluation rows (``test``).
+
+    With ``training_window`` a fold trains on at most that many periods just before its
+    evaluation period, else on every period from ``min_history_weeks`` on.
+    """
     from pyspark.sql import functions as F
 
     in_fold = (F.col("week_index") >= min_history_weeks) & (
         F.col("week_index") <= F.col("eval_week_index")
     )
+    if training_window is not None:
+        in_fold = in_fold & (F.col("week_index") >= F.col("eval_week_index") - training_window)
     return (
         features.join(folds, on=in_fold, how="inner")
         .withColumn(

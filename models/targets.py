@@ -113,6 +113,9 @@ class TargetConfig(BaseModel):
     tuning_periods: int = Field(
         4, ge=0, le=400, validation_alias=AliasChoices("tuning_periods", "tuning_weeks")
     )
+    # Periods each fold's model, and the final model, trains on: the last N before the period
+    # it forecasts. None trains on every period from min_history_periods on.
+    training_window_periods: int | None = Field(None, ge=1, le=10000)
     # Model of the study area's total per period beside the unit model.
     aggregate_model: Literal["prophet", "none"] = "prophet"
     interval_level: float = Field(gt=0, lt=1)
@@ -149,7 +152,9 @@ class TargetConfig(BaseModel):
             if self.h3_resolution is None:
                 raise ValueError("unit h3 needs h3_resolution (6, 7, 8 or 9)")
             if self.region_column is not None:
-                raise ValueError("region_column is set but unit is h3: set unit: region or remove it")
+                raise ValueError(
+                    "region_column is set but unit is h3: set unit: region or remove it"
+                )
         else:
             if self.region_column is None:
                 raise ValueError("unit region needs region_column, for example region_code")

@@ -208,6 +208,35 @@ def test_daily_panel_counts(spark):
 
 
 @pytest.mark.spark
+def test_training_window_keeps_last_periods(spark):
+    from models.backtest import fold_rows
+
+    # One cell over periods 0-9; folds evaluate periods 8 and 9.
+    features = spark.createDataFrame(
+        [("c1", index, float(index)) for index in range(10)],
+        "h3_cell string, week_index int, count double",
+    )
+    folds = spark.createDataFrame([(1, 8), (2, 9)], "fold int, eval_week_index int")
+
+    def periods_of(window):
+        grouped: dict[tuple[int, str], list[int]] = {}
+        for row in fold_rows(features, folds, 2, window).collect():
+            grouped.setdefault((row["fold"], row["role"]), []).append(row["week_index"])
+        return {key: sorted(value) for key, value in grouped.items()}
+
+    everything = periods_of(None)
+    assert everything[(1, "train")] == [2, 3, 4, 5, 6, 7]
+    assert everything[(2, "train")] == [2, 3, 4, 5, 6, 7, 8]
+    windowed = periods_of(3)
+    assert windowed[(1, "train")] == [5, 6, 7]
+    assert windowed[(2, "train")] == [6, 7, 8]
+    assert windowed[(1, "test")] == [8]
+    assert windowed[(2, "test")] == [9]
+    # A window longer than the history starts at min_history_weeks.
+    assert periods_of(50)[(1, "train")] == [2, 3, 4, 5, 6, 7]
+
+
+@pytest.mark.spark
 def test_monthly_coordinates_get_month_index(spark):
     silver = spark.createDataFrame(
         [
