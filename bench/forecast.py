@@ -78,7 +78,10 @@ def feature_job(work: Path, master: str) -> dict:
 
 
 def timed_feature_jobs(work: Path, masters: list[str]) -> dict[str, float]:
-    """Run the feature job once per master, each in a fresh process because a JVM keeps its first master."""
+    """Run the feature job once per master, each in a fresh process.
+
+    A JVM keeps the master of its first Spark session, so each master needs its own process.
+    """
     figures = {}
     for master in masters:
         completed = subprocess.run(
