@@ -28,7 +28,8 @@ __all__ = ["kz_profile"]
 CITY_NAMES = {"AST": "Astana", "ALA": "Almaty", "SHY": "Shymkent"}
 
 
-def write_gold(profile, cells: list[str]) -> None:
+def write_gold(profile, cells: list[str], unit: str = "h3") -> None:
+    """Write one run over ``cells``: H3 cells, or region codes when ``unit`` is region."""
     forecasts = [
         forecast_row(
             NEW_RUN, "lightgbm", NEXT_PERIOD, cell, 5.0 - rank, 4.0 - rank, 6.0 - rank, rank, [],
@@ -36,6 +37,8 @@ def write_gold(profile, cells: list[str]) -> None:
         )
         for rank, cell in enumerate(cells, start=1)
     ]  # fmt: skip
+    if unit == "region":
+        forecasts = [row | {"unit": unit, "period": "day", "h3_cell": None} for row in forecasts]
     names = set(GOLD_FORECASTS.names)
     forecasts = [{key: value for key, value in row.items() if key in names} for row in forecasts]
     write_deltalake(
@@ -78,3 +81,23 @@ def test_region_layer_skipped_without_landing_file(kz_profile, tmp_path):
 
     assert '<path class="district"' not in html
     assert "line-swatch" not in html.split("<figcaption", 1)[1].split("</figcaption>", 1)[0]
+
+
+def test_region_target_report_lists_regions(kz_profile, tmp_path, caplog):
+    import logging
+
+    profile, _ = kz_profile
+    codes = list(CITIES)
+    write_gold(profile, codes, unit="region")
+    settings = load_report_settings().model_copy(update={"pdf": False})
+
+    with caplog.at_level(logging.INFO, logger="jobs.reporting.context"):
+        path = write_report(TARGET, tmp_path / "out", profile, settings, GENERATED)
+    html = path.read_text(encoding="utf-8")
+    report = parse_report(path)
+
+    assert report.polygons == []
+    assert "draws no cell map" in html
+    assert "it forecasts region units" in caplog.text
+    top_table = next(rows for rows in report.tables.values() if rows and rows[0][1] == "Region")
+    assert [row[1] for row in top_table[1:]] == codes

@@ -124,8 +124,8 @@ def build_context(
         "created_at": fmt.datetime_utc(run.created_at),
         "generated_at": fmt.datetime_utc(generated_at),
         "interval_heading": text["column_interval"].format(level=level),
-        "map": build_map(
-            run.forecasts,
+        "map": _map_unless_regions(
+            run,
             top,
             settings,
             text,
@@ -168,6 +168,18 @@ def load_district_layers(
             for district in read_districts(path, layer.name_field, bounds, layer.crs)
         )
     return districts
+
+
+def _map_unless_regions(run: ForecastRun, top, settings, text, fmt, real_data_dir, landing_dir):
+    """Return the cell map, or None for a region target, whose units have no H3 outline."""
+    if "unit" in run.forecasts.columns and (run.forecasts["unit"] != "h3").any():
+        logger.info(
+            "report of target %s has no map: it forecasts %s units, and the map draws H3 cells",
+            run.target,
+            ",".join(sorted(set(run.forecasts["unit"]))),
+        )
+        return None
+    return build_map(run.forecasts, top, settings, text, fmt, real_data_dir, landing_dir)
 
 
 def build_map(

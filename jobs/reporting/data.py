@@ -107,6 +107,10 @@ def read_latest_run(profile: Profile, target: str, model: str | None = None) -> 
     run_rows = forecasts[forecasts["run_id"] == run_id]
     model = pick_model(run_rows, run_id, model)
     run_rows = run_rows[run_rows["model"] == model]
+    if "area_id" in run_rows.columns:
+        # The report names each unit by h3_cell, which is null on region rows, so those rows
+        # get their region code there.
+        run_rows = run_rows.assign(h3_cell=run_rows["h3_cell"].fillna(run_rows["area_id"]))
     period_start = run_rows["period_start"].min()
     period_rows = (
         run_rows[run_rows["period_start"] == period_start]
