@@ -64,11 +64,19 @@ def kz_profile(tmp_path, monkeypatch):
     return load_profile(), centres
 
 
-def write_gold(profile, cells_by_target: dict[str, list[str]]) -> None:
-    """Write one forecast run and a hot spot row per cell of each target."""
+def write_gold(
+    profile, cells_by_target: dict[str, list[str]], periods: dict[str, str] | None = None
+) -> None:
+    """Write one forecast run and a hot spot row per cell of each target.
+
+    ``periods`` sets the period of some targets (default week). Targets whose name ends in
+    ``_region`` get region units and no hot spots, as the forecast and hot spot jobs write.
+    """
     created = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    periods = periods or {}
     rows = []
     for target, cells in cells_by_target.items():
+        is_region = target.endswith("_region")
         for rank, cell in enumerate(cells, start=1):
             predicted = 10.0 - rank
             rows.append(
@@ -76,11 +84,11 @@ def write_gold(profile, cells_by_target: dict[str, list[str]]) -> None:
                     "target": target,
                     "run_id": "run-1",
                     "model": "lightgbm",
-                    "period": "week",
+                    "period": periods.get(target, "week"),
                     "period_start": date(2026, 12, 7),
-                    "unit": "h3",
+                    "unit": "region" if is_region else "h3",
                     "area_id": cell,
-                    "h3_cell": cell,
+                    "h3_cell": None if is_region else cell,
                     "predicted": predicted,
                     "lower": predicted - 1,
                     "upper": predicted + 1,
@@ -96,6 +104,8 @@ def write_gold(profile, cells_by_target: dict[str, list[str]]) -> None:
         pa.Table.from_pylist(rows, schema=GOLD_FORECASTS),
     )
     for target, cells in cells_by_target.items():
+        if target.endswith("_region"):
+            continue
         hotspots = pd.DataFrame(
             [
                 {
@@ -173,4 +183,45 @@ def test_letter_per_kz_region(kz_profile):
     assert not any(cell in texts["KAR"] for cell in [*street.values(), *fraud.values()])
     assert "Ни одна ячейка прогноза по этой цели не лежит в этом регионе" in " ".join(
         texts["KAR"].split()
+    )
+
+
+def test_letters_show_daily_and_region_targets(kz_profile):
+    import re
+
+    profile, centres = kz_profile
+    street = {code: h3.latlng_to_cell(*centres[code], 8) for code in CITIES}
+    fraud = {code: h3.latlng_to_cell(*centres[code], 6) for code in CITIES}
+    # SHY gets no row of the region target; XXX has no outline.
+    write_gold(
+        profile,
+        {
+            "kz_street_crime": list(street.values()),
+            "kz_fraud_r6": list(fraud.values()),
+            "kz_fraud_region": ["ALA", "AST", "XXX"],
+        },
+        periods={"kz_fraud_r6": "day", "kz_fraud_region": "day"},
+    )
+    settings = load_letter_settings(profile.letters_path).model_copy(update={"smtp_conn_id": None})
+    outlines = settings.region_outlines.model_copy(
+        update={"targets": ["kz_street_crime", "kz_fraud_r6", "kz_fraud_region"]}
+    )
+    settings = settings.model_copy(update={"region_outlines": outlines})
+
+    letters = write_letters(profile, settings, send=False, generated_at=GENERATED)
+    texts = {letter.region: " ".join(pdf_text(letter.pdf).split()) for letter in letters}
+
+    # Weekly street crime shows its Monday to Sunday, the daily targets their one day.
+    assert "Период прогноза: 7 декабря 2026 г. – 13 декабря 2026 г." in texts["AST"]
+    assert texts["AST"].count("Период прогноза: 7 декабря 2026 г.") == 3
+    assert texts["AST"].count("Период прогноза: 7 декабря 2026 г. –") == 1
+    # Each region's letter lists its own region code with the target's rank.
+    assert re.search(r"\b2 AST 8,0\b", texts["AST"]), texts["AST"]
+    assert re.search(r"\b1 ALA 9,0\b", texts["ALA"]), texts["ALA"]
+    assert "ALA" not in texts["AST"]
+    assert "AST" not in texts["ALA"]
+    assert "XXX" not in " ".join(texts.values())
+    shymkent_region_section = texts["SHY"].split("Цель прогноза: kz_fraud_region", 1)[1]
+    assert "Ни одна ячейка прогноза по этой цели не лежит в этом регионе" in (
+        shymkent_region_section
     )

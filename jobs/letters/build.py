@@ -81,7 +81,23 @@ def latest_forecast(profile: Profile, target: str) -> pd.DataFrame:
     rows = forecasts[forecasts["run_id"] == run_id]
     rows = rows[rows["model"] == pick_model(rows, run_id, None)]
     rows = rows[rows["period_start"] == rows["period_start"].min()]
+    if "area_id" in rows.columns:
+        # Sections name each unit by h3_cell, which is null on region rows, so those rows get
+        # their region code there.
+        rows = rows.assign(h3_cell=rows["h3_cell"].fillna(rows["area_id"]))
     return rows.sort_values(["risk_rank", "h3_cell"]).reset_index(drop=True)
+
+
+def period_text(start, period: str, fmt: Formatter) -> str:
+    """Return the forecast period as its date (a day) or as its first and last dates."""
+    import datetime as dt
+
+    from models.panel import add_periods
+
+    if period == "day":
+        return fmt.date(start)
+    last = add_periods(start, period, 1) - dt.timedelta(days=1)
+    return f"{fmt.date(start)} – {fmt.date(last)}"
 
 
 def target_section(
@@ -116,11 +132,13 @@ def target_section(
         logger.warning("letter section of target %s has no forecast: %s", target, error)
         return section
     period_start = forecasts["period_start"].iloc[0]
+    # Gold rows written before forecast periods existed were all weekly.
+    period = forecasts["period"].iloc[0] if "period" in forecasts.columns else "week"
     if cells is not None:
         forecasts = forecasts[forecasts["h3_cell"].isin(cells)]
     top = forecasts.head(settings.top_cells)
     patterns = dict(zip(hotspots["h3_cell"], hotspots["pattern"], strict=True))
-    section["period"] = fmt.date(to_date(period_start))
+    section["period"] = period_text(to_date(period_start), period, fmt)
     section["top_cells"] = [
         {
             "rank": row.risk_rank,

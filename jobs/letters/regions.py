@@ -81,18 +81,40 @@ def assign_cells(cells: list[str], regions: list[Region]) -> dict[str, str]:
     return assigned
 
 
-def target_cells(profile: Profile, target: str) -> list[str]:
-    """Return the cells of a target's latest forecast and of its emerging hot spots."""
+def target_cells(profile: Profile, target: str) -> tuple[str, list[str]]:
+    """Return the unit of a target's latest forecast (h3 or region) and the ids to assign:
+    the forecast's cells or region codes, then the target's hot spot cells."""
     from jobs.hotspots.job import read_hotspots
     from jobs.letters.build import latest_forecast
     from jobs.reporting.data import ReportDataError
 
     cells = list(read_hotspots(profile, target)["h3_cell"])
+    unit = "h3"
     try:
-        cells += list(latest_forecast(profile, target)["h3_cell"])
+        forecast = latest_forecast(profile, target)
     except ReportDataError as error:
         logger.warning("no forecast cells of target %s to assign to regions: %s", target, error)
-    return cells
+        return unit, cells
+    if "unit" in forecast.columns and not forecast.empty:
+        unit = str(forecast["unit"].iloc[0])
+    return unit, cells + list(forecast["h3_cell"])
+
+
+def match_region_codes(codes: list[str], regions: list[Region], target: str) -> dict[str, str]:
+    """Map each region code of a region target to the outline with the same code.
+
+    Codes without an outline are left out, with a warning, because no letter can list them.
+    """
+    known = {region.code for region in regions}
+    missing = sorted(set(codes) - known)
+    if missing:
+        logger.warning(
+            "region codes %s of target %s have no outline in the letter regions; "
+            "no letter lists them",
+            missing,
+            target,
+        )
+    return {code: code for code in set(codes) if code in known}
 
 
 def outline_regions(profile: Profile, spec: RegionOutlineLetters) -> dict[str, LetterRegion]:
@@ -105,7 +127,12 @@ def outline_regions(profile: Profile, spec: RegionOutlineLetters) -> dict[str, L
         region.code: {target: set() for target in spec.targets} for region in regions
     }
     for target in spec.targets:
-        for cell, code in assign_cells(target_cells(profile, target), regions).items():
+        unit, cells = target_cells(profile, target)
+        if unit == "region":
+            assigned = match_region_codes(cells, regions, target)
+        else:
+            assigned = assign_cells(cells, regions)
+        for cell, code in assigned.items():
             cells_by_region[code][target].add(cell)
     letter_regions = {}
     for region in regions:
