@@ -178,3 +178,30 @@ def test_postgres_column_types_ignore_same_named_table_in_other_schema(postgres_
     finally:
         admin.cursor().execute(f"drop database if exists {database} with (force)")
         admin.close()
+
+
+def test_postgres_query_inlines_watermark_bounds():
+    """PostgreSQL gets literal bounds, so the driver can stream the rows through COPY."""
+    import datetime as dt
+
+    from jobs.ingest.bronze import build_query
+    from jobs.sources import load_catalogue
+
+    source = load_catalogue(CONF_DIR / "sources.yml").sources["houston_crime"].model_copy(
+        update={"kind": "sql", "table": "offences", "watermark": "updated_at"}
+    )
+    after, upper = dt.datetime(2024, 3, 1, 12, 30), dt.datetime(2024, 3, 2)
+    query, params = build_query(source, ["id", "note"], after, upper, "postgresql")
+    assert params == []
+    assert query == (
+        'select cast("id" as text) as "id", cast("note" as text) as "note" from "offences"'
+        " where \"updated_at\" > '2024-03-01T12:30:00' and \"updated_at\" <= '2024-03-02T00:00:00'"
+        ' order by "updated_at"'
+    )
+    text_query, _ = build_query(source, ["id"], None, "it's", "postgresql")
+    assert text_query.endswith("where \"updated_at\" <= 'it''s' order by \"updated_at\"")
+    sqlite_query, sqlite_params = build_query(source, ["id"], 5, 9, "sqlite")
+    assert sqlite_params == [5, 9]
+    assert sqlite_query.endswith(
+        'where "updated_at" > ? and "updated_at" <= ? order by "updated_at"'
+    )
