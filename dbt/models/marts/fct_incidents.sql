@@ -2,7 +2,9 @@
     Incremental: a run selects only the silver rows loaded after the newest
     loaded_at already in the table, and delete+insert replaces the rows with
     the same incident_key, so a late-arriving update of an incident is
-    merged and a rerun without new loads changes nothing.
+    merged and a rerun without new loads changes nothing. dbt_updated_at
+    marks the rows that a run wrote, so that the data tests of an incremental
+    run check those rows (see _marts.yml).
     NOTE: rows deleted from silver stay here until a --full-refresh.
 #}
 {{
@@ -10,6 +12,7 @@
         materialized='incremental',
         unique_key='incident_key',
         incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
     )
 }}
 
@@ -48,7 +51,8 @@ keyed as (
         quality_flags,
         quality_flags != '' as has_quality_flags,
         batch_id,
-        loaded_at
+        loaded_at,
+        cast('{{ run_started_at }}' as timestamp with time zone) as dbt_updated_at
 
     from incidents
 
