@@ -233,7 +233,12 @@ def _run_backtest(spark, silver, panel, features, periods, target: TargetConfig,
     rows = fold_rows(features, folds, target.min_history_periods, target.training_window_periods)
     level = target.interval_level
     model_rows = model_predictions(
-        rows, _feature_columns(target), params, target.lightgbm.num_boost_round, level
+        rows,
+        _feature_columns(target),
+        params,
+        target.lightgbm.num_boost_round,
+        level,
+        target.training_zero_fraction,
     ).toPandas()
     model_rows, evaluation_quantile, final_quantile = add_conformal_intervals(model_rows, level)
 
@@ -434,7 +439,13 @@ def _final_frames(features, n_periods: int, first_period: int, feature_columns: 
 def _fit_final(history: pd.DataFrame, params: dict, target: TargetConfig) -> lightgbm.Booster:
     from models.training import fit_booster
 
-    return fit_booster(history, _feature_columns(target), params, target.lightgbm.num_boost_round)
+    return fit_booster(
+        history,
+        _feature_columns(target),
+        params,
+        target.lightgbm.num_boost_round,
+        target.training_zero_fraction,
+    )
 
 
 def _forecast_frame(

@@ -123,6 +123,7 @@ def _train_and_predict(
     params: dict,
     num_boost_round: int,
     interval_level: float,
+    zero_fraction: float = 1.0,
 ) -> pd.DataFrame:
     import pandas as pd
 
@@ -130,7 +131,7 @@ def _train_and_predict(
 
     train = rows[rows["role"] == "train"]
     test = rows[rows["role"] == "test"]
-    booster = fit_booster(train, feature_columns, params, num_boost_round)
+    booster = fit_booster(train, feature_columns, params, num_boost_round, zero_fraction)
     predicted = booster.predict(test[feature_columns].astype("float64"))
     # Poisson bounds until add_conformal_intervals replaces them with calibrated ones.
     lower, upper = poisson_interval(predicted, interval_level)
@@ -154,8 +155,12 @@ def model_predictions(
     params: dict,
     num_boost_round: int,
     interval_level: float,
+    zero_fraction: float = 1.0,
 ) -> DataFrame:
-    """Train one booster per fold on the executors and return its evaluation-week scores."""
+    """Train one booster per fold on the executors and return its evaluation-week scores.
+
+    ``zero_fraction`` is the share of zero-count training rows kept (see ``fit_booster``).
+    """
     keep = ["fold", "role", "h3_cell", "week_start", "count", *feature_columns]
     feature_columns = list(feature_columns)
     params = dict(params)
@@ -163,7 +168,9 @@ def model_predictions(
     # A plain function without type hints: Spark inspects the hints of the function it gets
     # and warns on functools.partial objects and on unresolvable annotations.
     def train_fold(group):
-        return _train_and_predict(group, feature_columns, params, num_boost_round, interval_level)
+        return _train_and_predict(
+            group, feature_columns, params, num_boost_round, interval_level, zero_fraction
+        )
 
     return rows.select(*keep).groupBy("fold").applyInPandas(train_fold, PREDICTION_SCHEMA)
 

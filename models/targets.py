@@ -116,6 +116,9 @@ class TargetConfig(BaseModel):
     # Periods each fold's model, and the final model, trains on: the last N before the period
     # it forecasts. None trains on every period from min_history_periods on.
     training_window_periods: int | None = Field(None, ge=1, le=10000)
+    # Share of the zero-count training rows each model keeps, weighted up by its inverse. 1
+    # keeps every row. Sparse daily targets are mostly zeros, which dominate training time.
+    training_zero_fraction: float = Field(1.0, gt=0, le=1)
     # Model of the study area's total per period beside the unit model.
     aggregate_model: Literal["prophet", "none"] = "prophet"
     interval_level: float = Field(gt=0, lt=1)

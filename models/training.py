@@ -26,22 +26,38 @@ def fit_booster(
     feature_columns: list[str],
     params: dict,
     num_boost_round: int,
+    zero_fraction: float = 1.0,
 ) -> lightgbm.Booster:
     """Fit a LightGBM booster on the ``count`` column of ``train``.
 
     Rows are sorted by cell and week first: bagging samples rows by position, and Spark
     returns the rows of a shuffle in an order that can change between runs and clusters.
+    With ``zero_fraction`` below 1, only that random share of the zero-count rows is kept
+    (seeded by ``params["seed"]``), each weighted 1 / ``zero_fraction``, so the weighted
+    Poisson loss keeps its expected value.
     """
     import lightgbm
 
     if train.empty:
         raise ValueError("no training rows: the fold has no weeks before its evaluation week")
+    if not 0 < zero_fraction <= 1:
+        raise ValueError(f"zero_fraction must be in (0, 1], got {zero_fraction}")
     order = [column for column in ("h3_cell", "week_start") if column in train.columns]
     if order:
         train = train.sort_values(order, kind="stable")
+    label = train["count"].to_numpy(dtype=float)
+    weight = None
+    if zero_fraction < 1:
+        is_zero = label == 0
+        rng = np.random.default_rng(params.get("seed", 0))
+        keep = ~is_zero | (rng.random(len(label)) < zero_fraction)
+        train = train[keep]
+        label = label[keep]
+        weight = np.where(is_zero[keep], 1.0 / zero_fraction, 1.0)
     dataset = lightgbm.Dataset(
         feature_matrix(train, feature_columns),
-        label=train["count"].to_numpy(dtype=float),
+        label=label,
+        weight=weight,
         free_raw_data=True,
     )
     return lightgbm.train(params, dataset, num_boost_round=num_boost_round)
