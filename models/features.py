@@ -336,7 +336,7 @@ def build_features(
     """Return the panel with every ``feature_columns(settings, country)`` column added.
 
     ``period`` (day, week or month) sets the days that the holiday count covers. With
-    ``unit`` region the ``h3_cell`` column holds region codes, which have no H3 neighbours,
+    ``unit`` region the ``h3_cell`` column contains region codes, which have no H3 neighbours,
     so every ring sum is zero where its base feature has a value.
     """
     temporal = add_temporal_features(panel, settings)

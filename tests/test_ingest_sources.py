@@ -152,7 +152,7 @@ def test_postgres_source_incremental_update_and_reinsert(
         admin.close()
 
 
-def test_postgres_column_types_ignore_same_named_table_in_other_schema(postgres_url):
+def test_column_types_skip_other_schemas(postgres_url):
     """Drift checks compare the table the query reads, not a namesake in another schema."""
     import psycopg2
 

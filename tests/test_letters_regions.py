@@ -38,7 +38,7 @@ def pdf_text(path) -> str:
 
 @pytest.fixture
 def kz_profile(tmp_path, monkeypatch):
-    """A kz profile whose landing folder holds the generated region outlines."""
+    """A kz profile whose landing folder contains the generated region outlines."""
     import yaml
 
     from jobs.settings import load_profile
@@ -179,7 +179,7 @@ def test_letter_per_kz_region(kz_profile):
         for other in others:
             assert street[other] not in texts[code], f"{other} cell in the {code} letter"
             assert fraud[other] not in texts[code], f"{other} cell in the {code} letter"
-    # A region without any of the cells says so instead of listing another region's.
+    # A region without any of the cells lists none, not another region's cells.
     assert not any(cell in texts["KAR"] for cell in [*street.values(), *fraud.values()])
     assert "Ни одна ячейка прогноза по этой цели не лежит в этом регионе" in " ".join(
         texts["KAR"].split()

@@ -317,8 +317,8 @@ def land_sql_source(source: Source, profile: Profile, now: datetime | None = Non
             ),
             mode="append",
             schema_mode="merge",
-            # Silver reads a batch back in chunks, and a reader holds a whole decoded row
-            # group: the default of 1,048,576 rows kept about 200 MB of bronze text alive.
+            # Silver reads a batch back in chunks, and a reader keeps a whole decoded row
+            # group in memory. The default of 1,048,576 rows kept about 200 MB of bronze text.
             writer_properties=WriterProperties(max_row_group_size=131_072, compression="SNAPPY"),
             commit_properties=delta_io.commit_properties(
                 {

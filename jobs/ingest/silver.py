@@ -321,8 +321,8 @@ def load_silver(source: Source, profile: Profile) -> list[BatchCounts]:
             for reason in rejects["reason_code"].to_pylist():
                 reasons[reason] = reasons.get(reason, 0) + 1
             del chunk, silver, rejects, result
-            # The Arrow allocator keeps freed chunks cached, and with the delta-rs write
-            # buffers that raised the peak from chunk to chunk; hand them back to the OS.
+            # The Arrow allocator caches freed chunks, which with the delta-rs write buffers
+            # raised the peak from chunk to chunk. So the cached memory goes back to the OS.
             pa.default_memory_pool().release_unused()
         counts = BatchCounts(
             source=source.name,

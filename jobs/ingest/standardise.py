@@ -261,8 +261,8 @@ def standardise(
 ) -> Standardised:
     """Type, validate, geocode and pseudonymise one batch of bronze rows (pandas frames).
 
-    The pandas form of ``standardise_table``: ``frame`` holds text columns, ``known_hashes``
-    maps content hashes already in silver to their key, and the result holds pandas frames.
+    The pandas form of ``standardise_table``: ``frame`` contains text columns, ``known_hashes``
+    maps content hashes already in silver to their key, and the result contains pandas frames.
     """
     import pandas as pd
 
@@ -298,7 +298,7 @@ def standardise_table(
 ) -> Standardised:
     """Type, validate, geocode and pseudonymise one batch of bronze rows (Arrow tables).
 
-    ``table`` holds the bronze text columns and ``_row_hash``. ``known_hashes`` holds the
+    ``table`` contains the bronze text columns and ``_row_hash``. ``known_hashes`` contains the
     content hashes already in silver, so that a row copied under a new key is rejected as
     duplicate_content instead of counted twice. The result holds Arrow tables: silver rows
     (the common columns, then the kept columns as text) and rejects.
