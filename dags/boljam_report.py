@@ -7,7 +7,7 @@ gold `emerging_hotspots` table. Then one PDF letter per region of `conf/letters.
 to `var/outbox/<date>/`, and by e-mail when a loopback SMTP server is configured.
 
 It first builds the dbt marts over the gold tables (`fct_forecasts`, `fct_model_backtests`),
-so the reports read a marts file that no build holds open.
+so the reports read a marts file that no build keeps open.
 
 Scheduled by the `gold_forecasts` asset.
 """
@@ -43,7 +43,7 @@ GOLD_FORECASTS = Asset(name=GOLD_FORECASTS_ASSET[0], uri=GOLD_FORECASTS_ASSET[1]
     },
 )
 def boljam_report():
-    # The reports read the marts file (the kz fraud registration section), which dbt holds
+    # The reports read the marts file (the kz fraud registration section), which dbt keeps
     # open for writing while it builds, so they start after the forecast marts.
     forecast_marts = build_forecast_marts()
     letters = write_letters()

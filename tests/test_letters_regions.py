@@ -25,7 +25,7 @@ KZ_LETTERS = PROJECT_ROOT / "conf" / "kz" / "letters.yml"
 GENERATED = datetime(2026, 12, 4, 17, 30, tzinfo=UTC)
 # The three cities of republican significance are discs around their gazetteer place in
 # the generated outlines. The smallest, Almaty's, has a radius of 0.055 degrees of latitude
-# (about 6 km), and the centre of a resolution 6 cell lies within its edge length (about
+# (about 6 km). The centre of a resolution 6 cell lies within its edge length (about
 # 3.7 km) of any point of the cell, so the cells of these places lie in their city.
 CITIES = ("AST", "ALA", "SHY")
 

@@ -300,7 +300,7 @@ def standardise_table(
 
     ``table`` contains the bronze text columns and ``_row_hash``. ``known_hashes`` contains the
     content hashes already in silver, so that a row copied under a new key is rejected as
-    duplicate_content instead of counted twice. The result holds Arrow tables: silver rows
+    duplicate_content instead of counted twice. The result contains Arrow tables: silver rows
     (the common columns, then the kept columns as text) and rejects.
     """
     now = now or datetime.now(UTC)
